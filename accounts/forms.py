@@ -1,0 +1,71 @@
+from django import forms
+from django.contrib.auth import password_validation
+
+from . import services
+from .models import User
+
+
+class AgeGateMixin(forms.Form):
+    """Asks for a date of birth, refuses anyone under 16; the date itself is never saved."""
+
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        help_text="Used once to check you are 16 or older; we do not store it.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter your date of birth as YYYY-MM-DD."},
+    )
+
+    def clean_date_of_birth(self):
+        birth_date = self.cleaned_data["date_of_birth"]
+        services.check_age(birth_date)
+        return birth_date
+
+
+class StartClientForm(AgeGateMixin):
+    """Extra fields of allauth's sign-up form: the company and the person starting it."""
+
+    company_name = forms.CharField(label="Company name", max_length=200)
+    full_name = forms.CharField(label="Your full name", max_length=150)
+
+    field_order = ["company_name", "full_name", "email", "date_of_birth", "password1", "password2"]
+
+    def signup(self, request, user):
+        """The adapter's save_user already did the work in one transaction."""
+
+
+class InvitationAcceptForm(AgeGateMixin):
+    full_name = forms.CharField(label="Your full name", max_length=150)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    field_order = ["full_name", "date_of_birth", "password1", "password2"]
+
+    def __init__(self, *args, email: str, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif p1:
+            probe = User(email=self.email, full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(p1, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+    role = forms.ChoiceField(choices=User.Role.choices, initial=User.Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=User.Role.choices)
+
+
+class NameForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=150)

@@ -1,0 +1,147 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from clients.models import Client, TenantModel, TenantQuerySet
+
+
+class UserQuerySet(TenantQuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email=username.lower())
+
+    def create_user(self, email, password=None, **fields):
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, client=None)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: a client's member or admin, or HexCM staff (no client)."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        ADMIN = "admin", "Admin"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254, unique=True)  # the login, always stored lower-case
+    full_name = models.CharField(max_length=150)
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="HexCM staff: may use Django admin.")
+    # The age gate stores only that it was passed and when, never the birth date.
+    age_check_passed_at = models.DateTimeField(null=True, blank=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+        constraints = [
+            # Lower-case only, so the plain unique index makes the login case-insensitive.
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lower"),
+            # Only HexCM staff live outside a client.
+            models.CheckConstraint(
+                condition=models.Q(client__isnull=False) | models.Q(is_staff=True),
+                name="user_client_unless_staff",
+            ),
+        ]
+        indexes = [models.Index(fields=["client", "full_name"], name="user_client_name_idx")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = self.email.lower()
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_client_admin(self) -> bool:
+        return self.client_id is not None and self.role == self.Role.ADMIN and self.is_active
+
+
+class ProfileRevision(models.Model):
+    """The previous value of a name or email, kept when the user changes it."""
+
+    class Field(models.TextChoices):
+        FULL_NAME = "full_name", "Name"
+        EMAIL = "email", "Email address"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="revisions")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    old_value = models.CharField(max_length=254)
+    new_value = models.CharField(max_length=254)
+    changed_at = models.DateTimeField(default=timezone.now)
+    # Who made the change: the user, or staff acting on their behalf.
+    changed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-changed_at"], name="revision_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} of {self.user_id} on {self.changed_at:%Y-%m-%d}"
+
+
+class Invitation(TenantModel):
+    """A client admin's invitation of a person by email; accepting it creates a member."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=User.Role.choices, default=User.Role.MEMBER)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Resending renews the link: the signed token carries this time, older links stop working.
+    sent_at = models.DateTimeField(default=timezone.now)
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "email"],
+                condition=models.Q(status="pending"),
+                name="invitation_pending_unique_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.client_id}"

@@ -1,0 +1,32 @@
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from clients.models import Client
+
+from .models import Invitation, ProfileRevision, User
+
+
+def access_user(client: Client, public_id) -> User:
+    """A user of `client` by public id, or 404 (also for another client's user)."""
+    return get_object_or_404(User.objects.for_client(client).select_related("client"), public_id=public_id)
+
+
+def access_invitation(client: Client, public_id) -> Invitation:
+    return get_object_or_404(Invitation.objects.for_client(client), public_id=public_id)
+
+
+def client_user_list(client: Client) -> QuerySet[User]:
+    return User.objects.for_client(client).order_by("-is_active", "full_name", "email")
+
+
+def client_pending_invitations(client: Client) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.for_client(client)
+        .filter(status=Invitation.Status.PENDING)
+        .select_related("invited_by")
+        .order_by("-sent_at")
+    )
+
+
+def user_revisions(user: User) -> QuerySet[ProfileRevision]:
+    return ProfileRevision.objects.filter(user=user).select_related("changed_by")

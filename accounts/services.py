@@ -1,0 +1,315 @@
+"""Every change of state about users, client accounts and invitations."""
+
+import datetime
+
+from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from clients.models import Client
+from opsx import mail
+
+from .models import Invitation, ProfileRevision, User
+
+MIN_AGE = 16
+_INVITATION_SALT = "opsx.accounts.invitation"
+
+
+class InvitationError(Exception):
+    """An invitation link that cannot be used; the message says why, for the person holding it."""
+
+
+# --- the age gate -----------------------------------------------------------
+
+
+def age_on(birth_date: datetime.date, today: datetime.date) -> int:
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - before_birthday
+
+
+def check_age(birth_date: datetime.date) -> None:
+    """Raise if the person is under 16. The birth date is never stored, only that this passed."""
+    today = timezone.localdate()
+    if birth_date > today:
+        raise ValidationError("Your date of birth cannot be in the future.", code="future")
+    if age_on(birth_date, today) < MIN_AGE:
+        raise ValidationError(
+            f"You must be at least {MIN_AGE} years old to use OpsX. "
+            "We have not kept anything you entered.",
+            code="under_age",
+        )
+
+
+# --- starting a client account ---------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "client"
+    slug, n = base, 1
+    while Client.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def client_account_start(*, user: User, company_name: str, full_name: str) -> User:
+    """A new company signs up: create its Client and make `user` (unsaved, email and password
+    already set by the sign-up form) its first admin, in one transaction."""
+    client = Client.objects.create(
+        name=company_name.strip(), slug=_unique_slug(company_name), contact_email=user.email
+    )
+    user.email = user.email.lower()
+    user.client = client
+    user.role = User.Role.ADMIN
+    user.full_name = full_name.strip()
+    user.age_check_passed_at = timezone.now()
+    user.save()
+    return user
+
+
+# --- invitations ------------------------------------------------------------
+
+
+def email_has_account(email: str) -> bool:
+    email = email.lower()  # both tables store addresses lower-case
+    return (
+        User.objects.filter(email=email).exists()
+        or EmailAddress.objects.filter(email=email).exists()
+    )
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps(
+        {"i": str(invitation.public_id), "s": invitation.sent_at.timestamp()},
+        salt=_INVITATION_SALT,
+        compress=True,
+    )
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
+
+
+def _send_invitation(invitation: Invitation) -> None:
+    mail.queue(
+        to=invitation.email,
+        template="invitation",
+        context={
+            "invitation": invitation,
+            "client": invitation.client,
+            "inviter": invitation.invited_by,
+            "url": invitation_url(invitation),
+            "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
+        },
+        category=mail.Category.ACCOUNT,
+    )
+
+
+@transaction.atomic
+def invitation_create(*, client: Client, email: str, role: str, invited_by: User) -> Invitation:
+    email = email.strip().lower()
+    if email_has_account(email):
+        raise ValidationError(
+            "This email address already has an OpsX account, so it cannot be invited. "
+            "A person can belong to one company only.",
+            code="has_account",
+        )
+    if Invitation.objects.for_client(client).filter(
+        email=email, status=Invitation.Status.PENDING
+    ).exists():
+        raise ValidationError(
+            "This address already has a pending invitation. Resend it from the list instead.",
+            code="already_invited",
+        )
+    invitation = Invitation.objects.create(
+        client=client, email=email, role=role, invited_by=invited_by
+    )
+    _send_invitation(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, acting_user: User) -> Invitation:
+    """Send a fresh link; the previous link stops working."""
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError("Only a pending invitation can be resent.", code="not_pending")
+    invitation.sent_at = timezone.now()
+    invitation.invited_by = acting_user
+    invitation.save(update_fields=["sent_at", "invited_by"])
+    _send_invitation(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation, acting_user: User) -> Invitation:
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError("Only a pending invitation can be cancelled.", code="not_pending")
+    invitation.status = Invitation.Status.CANCELLED
+    invitation.save(update_fields=["status"])
+    return invitation
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The pending invitation a link names, or InvitationError saying why it cannot be used."""
+    max_age = datetime.timedelta(days=settings.INVITATION_MAX_AGE_DAYS)
+    try:
+        data = signing.loads(token, salt=_INVITATION_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise InvitationError(
+            "This invitation link has expired. Ask your company's admin to send a new one."
+        ) from None
+    except signing.BadSignature:
+        raise InvitationError(
+            "This invitation link is not valid. Check that you opened the whole link from the "
+            "email, or ask your company's admin to send a new one."
+        ) from None
+    invitation = (
+        Invitation.objects.select_related("client", "invited_by")
+        .filter(public_id=data.get("i"))
+        .first()
+    )
+    if invitation is None or invitation.status == Invitation.Status.CANCELLED:
+        raise InvitationError("This invitation was cancelled by your company's admin.")
+    if invitation.status == Invitation.Status.ACCEPTED:
+        raise InvitationError("This invitation has already been used. Sign in instead.")
+    if abs(invitation.sent_at.timestamp() - float(data.get("s", 0))) > 0.001:
+        raise InvitationError(
+            "A newer invitation was sent to you. Use the link in the most recent email."
+        )
+    if not invitation.client.is_active:
+        raise InvitationError(
+            f"{invitation.client.name}'s OpsX account is suspended, so invitations cannot be "
+            "accepted. Contact your company's admin."
+        )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, full_name: str, password: str) -> User:
+    """Create the invited member. The email is verified: the link reached that mailbox."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        raise InvitationError("This invitation has already been used or was cancelled.")
+    if email_has_account(invitation.email):
+        raise InvitationError(
+            "This email address already has an OpsX account. Sign in instead, or ask your "
+            "admin to invite another address."
+        )
+    user = User(
+        email=invitation.email,
+        full_name=full_name.strip(),
+        client=invitation.client,
+        role=invitation.role,
+        age_check_passed_at=timezone.now(),
+    )
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_user = user
+    invitation.save(update_fields=["status", "accepted_user"])
+    return user
+
+
+# --- managing a client's users ---------------------------------------------
+
+
+def _refuse_if_last_admin(target: User, *, demoting: bool) -> None:
+    if target.role != User.Role.ADMIN or not target.is_active:
+        return
+    admins = list(
+        User.objects.for_client(target.client)
+        .filter(role=User.Role.ADMIN, is_active=True)
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    if admins == [target.pk]:
+        action = "change the role of" if demoting else "deactivate"
+        raise ValidationError(
+            f"You cannot {action} the last admin of {target.client.name}. "
+            "Make someone else an admin first.",
+            code="last_admin",
+        )
+
+
+@transaction.atomic
+def user_change_role(*, target: User, role: str, acting_user: User) -> User:
+    if role not in User.Role.values:
+        raise ValidationError("Unknown role.", code="invalid_role")
+    if role != User.Role.ADMIN:
+        _refuse_if_last_admin(target, demoting=True)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def user_end_sessions(user: User) -> int:
+    """Sign the user out everywhere (allauth keeps a row per session)."""
+    sessions = list(UserSession.objects.filter(user=user))
+    for session in sessions:
+        session.end()
+    return len(sessions)
+
+
+@transaction.atomic
+def user_deactivate(*, target: User, acting_user: User | None) -> User:
+    """Deactivate a user and end every session of theirs at once."""
+    if not target.is_active:
+        return target
+    _refuse_if_last_admin(target, demoting=False)
+    target.is_active = False
+    target.deactivated_at = timezone.now()
+    target.save(update_fields=["is_active", "deactivated_at"])
+    user_end_sessions(target)
+    return target
+
+
+@transaction.atomic
+def user_reactivate(*, target: User, acting_user: User | None) -> User:
+    target.is_active = True
+    target.deactivated_at = None
+    target.save(update_fields=["is_active", "deactivated_at"])
+    return target
+
+
+# --- the user's own profile -------------------------------------------------
+
+
+@transaction.atomic
+def user_update_name(*, user: User, full_name: str, acting_user: User) -> User:
+    full_name = full_name.strip()
+    if not full_name:
+        raise ValidationError("Your name cannot be empty.", code="required")
+    if full_name == user.full_name:
+        return user
+    ProfileRevision.objects.create(
+        user=user,
+        field=ProfileRevision.Field.FULL_NAME,
+        old_value=user.full_name,
+        new_value=full_name,
+        changed_by=acting_user,
+    )
+    user.full_name = full_name
+    user.save(update_fields=["full_name"])
+    return user
+
+
+@transaction.atomic
+def user_record_email_change(*, user: User, old_email: str, new_email: str) -> None:
+    """Keep the previous address once allauth has verified and switched to the new one."""
+    if old_email.lower() == new_email.lower():
+        return
+    ProfileRevision.objects.create(
+        user=user,
+        field=ProfileRevision.Field.EMAIL,
+        old_value=old_email,
+        new_value=new_email,
+        changed_by=user,
+    )

@@ -1,0 +1,39 @@
+"""Access to the restricted area: who may open a page, decided once per view."""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+
+def _refusal(request, reason: str):
+    return render(request, "clients/refused.html", {"reason": reason}, status=403)
+
+
+def client_member_required(view):
+    """Signed in, belonging to a client, and that client not suspended."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.client is None:
+            return _refusal(request, "no_client")
+        if not request.client.is_active:
+            return _refusal(request, "suspended")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def client_admin_required(view):
+    """As client_member_required, and the user is an admin of their client."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated and request.client is not None:
+            if request.client.is_active and not request.user.is_client_admin:
+                return _refusal(request, "not_admin")
+        return view(request, *args, **kwargs)
+
+    return client_member_required(wrapper)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "admin_tasks"
+
+urlpatterns = [
+    path("users/", views.user_list, name="users"),
+    path("users/invite/", views.user_invite, name="invite"),
+    path("users/<uuid:public_id>/role/", views.user_role, name="user_role"),
+    path("users/<uuid:public_id>/deactivate/", views.user_deactivate, name="user_deactivate"),
+    path("users/<uuid:public_id>/reactivate/", views.user_reactivate, name="user_reactivate"),
+    path("invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),
+    path("invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
+]

@@ -1,0 +1,108 @@
+"""Admin tasks: a client admin manages the people of their company."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import queries, services
+from accounts.forms import InviteForm, RoleForm
+
+from .decorators import client_admin_required
+
+
+@client_admin_required
+def user_list(request):
+    context = {
+        "users": queries.client_user_list(request.client),
+        "invitations": queries.client_pending_invitations(request.client),
+        "invite_form": InviteForm(),
+        "roles": services.User.Role.choices,
+    }
+    return render(request, "clients/user_list.html", context)
+
+
+@client_admin_required
+def user_invite(request):
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                client=request.client, invited_by=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error("email", exc)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("admin_tasks:users")
+    return render(request, "clients/user_invite.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _act(request, action, success: str):
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success)
+    return redirect("admin_tasks:users")
+
+
+@require_POST
+@client_admin_required
+def invitation_resend(request, public_id):
+    invitation = queries.access_invitation(request.client, public_id)
+    return _act(
+        request,
+        lambda: services.invitation_resend(invitation=invitation, acting_user=request.user),
+        f"A new invitation link was sent to {invitation.email}.",
+    )
+
+
+@require_POST
+@client_admin_required
+def invitation_cancel(request, public_id):
+    invitation = queries.access_invitation(request.client, public_id)
+    return _act(
+        request,
+        lambda: services.invitation_cancel(invitation=invitation, acting_user=request.user),
+        f"The invitation to {invitation.email} was cancelled.",
+    )
+
+
+@require_POST
+@client_admin_required
+def user_role(request, public_id):
+    target = queries.access_user(request.client, public_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: member or admin.")
+        return redirect("admin_tasks:users")
+    role = form.cleaned_data["role"]
+    return _act(
+        request,
+        lambda: services.user_change_role(target=target, role=role, acting_user=request.user),
+        f"{target} is now {dict(services.User.Role.choices)[role].lower()}.",
+    )
+
+
+@require_POST
+@client_admin_required
+def user_deactivate(request, public_id):
+    target = queries.access_user(request.client, public_id)
+    return _act(
+        request,
+        lambda: services.user_deactivate(target=target, acting_user=request.user),
+        f"{target} was deactivated and signed out everywhere.",
+    )
+
+
+@require_POST
+@client_admin_required
+def user_reactivate(request, public_id):
+    target = queries.access_user(request.client, public_id)
+    return _act(
+        request,
+        lambda: services.user_reactivate(target=target, acting_user=request.user),
+        f"{target} can sign in again.",
+    )

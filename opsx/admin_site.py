@@ -1,0 +1,32 @@
+from allauth.mfa.models import Authenticator
+from django.contrib import admin, messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+
+def has_mfa(user) -> bool:
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class OpsxAdminSite(admin.AdminSite):
+    """Django admin for HexCM staff: signed in through allauth, and only with MFA set up."""
+
+    site_header = "OpsX support"
+    site_title = "OpsX support"
+    index_title = "HexCM staff"
+
+    def has_permission(self, request):
+        return super().has_permission(request) and has_mfa(request.user)
+
+    def login(self, request, extra_context=None):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.GET.get("next") or request.get_full_path())
+        if not (user.is_active and user.is_staff):
+            raise PermissionDenied
+        messages.warning(
+            request, "Staff must set up two-factor authentication before using the admin."
+        )
+        return redirect("mfa_activate_totp")
+

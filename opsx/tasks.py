@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from . import mail
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def mail_send(self, message_id: str) -> None:
+    """Deliver one outbound message; a failure is retried with backoff (and the periodic task
+    picks it up too, so a lost retry loses nothing)."""
+    from .models import OutboundMessage
+
+    if not mail.deliver(message_id) and not self.request.is_eager:
+        message = OutboundMessage.objects.filter(pk=message_id).only("status", "attempts").first()
+        if message and message.status == OutboundMessage.Status.PENDING and message.attempts:
+            raise self.retry(countdown=mail._backoff(message.attempts).total_seconds())
+
+
+@shared_task
+def mail_send_pending() -> int:
+    return mail.deliver_pending()
