@@ -1,0 +1,41 @@
+# Shared by scripts/run, scripts/test and .ci/run: a virtualenv with the project installed, and
+# PostgreSQL and Redis up when they are expected to be local.
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+ensure_venv() {
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv with $PYTHON"
+    "$PYTHON" -m venv .venv
+  fi
+  # Reinstall only when the dependencies changed.
+  local stamp=.venv/.opsx-installed want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing OpsX and its dev tools into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet ".[dev]"
+    echo "$want" >"$stamp"
+  fi
+}
+
+_pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+_redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+ensure_services() {
+  if ! _pg_up; then
+    echo "==> starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do _pg_up && break; sleep 1; done
+  fi
+  if ! _redis_up; then
+    echo "==> starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+    for _ in $(seq 1 30); do _redis_up && break; sleep 1; done
+  fi
+  _pg_up || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README)"; return 1; }
+  _redis_up || { echo "Redis is not reachable on 127.0.0.1:6379 (see README)"; return 1; }
+}

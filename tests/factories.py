@@ -1,0 +1,55 @@
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from accounts.models import Invitation, User
+from clients.models import Client
+
+PASSWORD = "correct horse battery staple"
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    name = factory.Sequence(lambda n: f"Client {n}")
+    slug = factory.Sequence(lambda n: f"client-{n}")
+    contact_email = factory.Sequence(lambda n: f"contact{n}@client.example")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    client = factory.SubFactory(ClientFactory)
+    role = User.Role.MEMBER
+    age_check_passed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class AdminFactory(UserFactory):
+    role = User.Role.ADMIN
+
+
+class StaffFactory(UserFactory):
+    client = None
+    is_staff = True
+    is_superuser = True
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    client = factory.SubFactory(ClientFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    invited_by = factory.SubFactory(AdminFactory, client=factory.SelfAttribute("..client"))
