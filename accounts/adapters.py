@@ -22,9 +22,7 @@ class AccountAdapter(DefaultAccountAdapter):
         client = getattr(user, "client", None)
         if client is not None and not client.is_active:
             clear_login(request)
-            return render(
-                request, "account/client_suspended.html", {"client": client}, status=403
-            )
+            return render(request, "account/client_suspended.html", {"client": client}, status=403)
         return super().pre_login(request, user, **kwargs)
 
     def send_mail(self, template_prefix, email, context_data):

@@ -25,12 +25,28 @@ class UserAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     autocomplete_fields = ["client"]
     readonly_fields = [
-        "public_id", "last_login", "date_joined", "deactivated_at", "age_check_passed_at", "password",
+        "public_id",
+        "last_login",
+        "date_joined",
+        "deactivated_at",
+        "age_check_passed_at",
+        "password",
     ]
     fieldsets = [
         (None, {"fields": ["public_id", "email", "full_name", "password"]}),
         ("Client", {"fields": ["client", "role"]}),
-        ("Status", {"fields": ["is_active", "deactivated_at", "age_check_passed_at", "last_login", "date_joined"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "is_active",
+                    "deactivated_at",
+                    "age_check_passed_at",
+                    "last_login",
+                    "date_joined",
+                ]
+            },
+        ),
         ("HexCM staff", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
     inlines = [ProfileRevisionInline]
@@ -70,7 +86,17 @@ class InvitationAdmin(admin.ModelAdmin):
     list_filter = ["status", "role"]
     search_fields = ["email", "client__name"]
     list_select_related = ["client", "invited_by"]
-    readonly_fields = ["public_id", "client", "email", "role", "invited_by", "status", "created_at", "sent_at", "accepted_user"]
+    readonly_fields = [
+        "public_id",
+        "client",
+        "email",
+        "role",
+        "invited_by",
+        "status",
+        "created_at",
+        "sent_at",
+        "accepted_user",
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -35,8 +35,12 @@ class StartClientForm(AgeGateMixin):
 
 class InvitationAcceptForm(AgeGateMixin):
     full_name = forms.CharField(label="Your full name", max_length=150)
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     field_order = ["full_name", "date_of_birth", "password1", "password2"]
 

@@ -61,7 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["full_name", "email"]
         constraints = [
             # Lower-case only, so the plain unique index makes the login case-insensitive.
-            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lower"),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="user_email_lower"
+            ),
             # Only HexCM staff live outside a client.
             models.CheckConstraint(
                 condition=models.Q(client__isnull=False) | models.Q(is_staff=True),

@@ -8,7 +8,9 @@ from .models import Invitation, ProfileRevision, User
 
 def access_user(client: Client, public_id) -> User:
     """A user of `client` by public id, or 404 (also for another client's user)."""
-    return get_object_or_404(User.objects.for_client(client).select_related("client"), public_id=public_id)
+    return get_object_or_404(
+        User.objects.for_client(client).select_related("client"), public_id=public_id
+    )
 
 
 def access_invitation(client: Client, public_id) -> Invitation:

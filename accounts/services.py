@@ -121,9 +121,11 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by: User
             "A person can belong to one company only.",
             code="has_account",
         )
-    if Invitation.objects.for_client(client).filter(
-        email=email, status=Invitation.Status.PENDING
-    ).exists():
+    if (
+        Invitation.objects.for_client(client)
+        .filter(email=email, status=Invitation.Status.PENDING)
+        .exists()
+    ):
         raise ValidationError(
             "This address already has a pending invitation. Resend it from the list instead.",
             code="already_invited",

@@ -21,7 +21,9 @@ def account_settings(request):
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update_name(
-                user=request.user, full_name=form.cleaned_data["full_name"], acting_user=request.user
+                user=request.user,
+                full_name=form.cleaned_data["full_name"],
+                acting_user=request.user,
             )
         except ValidationError as exc:
             form.add_error("full_name", exc)
@@ -54,9 +56,13 @@ def invitation_accept(request, token):
                 password=form.cleaned_data["password1"],
             )
         except services.InvitationError as exc:
-            return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=400)
+            return render(
+                request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=400
+            )
         login(request, user, backend="accounts.backends.AllauthBackend")
         messages.success(request, f"Welcome to {invitation.client.name} on OpsX.")
         return redirect("dashboard")
     context = {"form": form, "invitation": invitation}
-    return render(request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200
+    )

@@ -31,9 +31,9 @@ def client_admin_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.user.is_authenticated and request.client is not None:
-            if request.client.is_active and not request.user.is_client_admin:
-                return _refusal(request, "not_admin")
+        client = request.client if request.user.is_authenticated else None
+        if client is not None and client.is_active and not request.user.is_client_admin:
+            return _refusal(request, "not_admin")
         return view(request, *args, **kwargs)
 
     return client_member_required(wrapper)

@@ -35,7 +35,9 @@ def user_invite(request):
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("admin_tasks:users")
-    return render(request, "clients/user_invite.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "clients/user_invite.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 def _act(request, action, success: str):

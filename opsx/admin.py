@@ -5,7 +5,15 @@ from .models import OutboundMessage
 
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "to_email", "category", "subject", "status", "attempts", "sent_at"]
+    list_display = [
+        "created_at",
+        "to_email",
+        "category",
+        "subject",
+        "status",
+        "attempts",
+        "sent_at",
+    ]
     list_filter = ["status", "category"]
     search_fields = ["to_email", "subject"]
     date_hierarchy = "created_at"

@@ -29,4 +29,3 @@ class OpsxAdminSite(admin.AdminSite):
             request, "Staff must set up two-factor authentication before using the admin."
         )
         return redirect("mfa_activate_totp")
-

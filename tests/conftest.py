@@ -107,6 +107,19 @@ def smtp_server(settings):
     controller.stop()
 
 
+def sign_in(client, user, password=None):
+    """A real sign-in through allauth's form (recent authentication, tracked session)."""
+    from django.urls import reverse
+
+    from .factories import PASSWORD
+
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": password or PASSWORD}
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response
+
+
 def free_port() -> int:
     import socket
 

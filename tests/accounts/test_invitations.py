@@ -39,7 +39,9 @@ def invited(client, personas):
 
 
 @pytest.mark.django_db
-def test_accepting_creates_a_verified_member_of_the_inviting_client_and_signs_in(client, personas, invited):
+def test_accepting_creates_a_verified_member_of_the_inviting_client_and_signs_in(
+    client, personas, invited
+):
     response = client.get(invited)
     assert response.status_code == 200
     assert "Join Acme on OpsX" in response.content.decode()
@@ -67,7 +69,9 @@ def test_the_invited_role_is_kept(client, personas):
 @pytest.mark.django_db
 def test_an_under_16_invitee_is_refused_and_nothing_is_created(client, invited):
     today = timezone.localdate()
-    response = client.post(invited, _accept_data(date_of_birth=today.replace(year=today.year - 15).isoformat()))
+    response = client.post(
+        invited, _accept_data(date_of_birth=today.replace(year=today.year - 15).isoformat())
+    )
     assert response.status_code == 400
     assert "at least 16 years old" in response.content.decode()
     assert not User.objects.filter(email="nina@example.com").exists()
@@ -134,15 +138,21 @@ def test_resending_sends_a_new_link_and_the_old_one_stops_working(client, person
 @pytest.mark.django_db
 def test_inviting_an_email_that_already_has_an_account_is_refused(client, personas):
     client.force_login(personas.alice)
-    response = client.post(reverse("admin_tasks:invite"), {"email": "DAN@bravo.example", "role": "member"})
+    response = client.post(
+        reverse("admin_tasks:invite"), {"email": "DAN@bravo.example", "role": "member"}
+    )
     assert response.status_code == 400
     assert "already has an OpsX account" in response.content.decode()
     assert not Invitation.objects.exists()
 
 
 @pytest.mark.django_db
-def test_an_address_that_got_an_account_after_the_invitation_cannot_accept(client, personas, invited):
-    User.objects.create_user("nina@example.com", "pw-whatever-123", full_name="Nina", client=personas.client_b)
+def test_an_address_that_got_an_account_after_the_invitation_cannot_accept(
+    client, personas, invited
+):
+    User.objects.create_user(
+        "nina@example.com", "pw-whatever-123", full_name="Nina", client=personas.client_b
+    )
     response = client.post(invited, _accept_data())
     assert response.status_code == 400
     assert "already has an OpsX account" in response.content.decode()
@@ -152,7 +162,9 @@ def test_an_address_that_got_an_account_after_the_invitation_cannot_accept(clien
 @pytest.mark.django_db
 def test_inviting_the_same_address_twice_points_to_resend(client, personas, invited):
     client.force_login(personas.alice)
-    response = client.post(reverse("admin_tasks:invite"), {"email": "nina@example.com", "role": "member"})
+    response = client.post(
+        reverse("admin_tasks:invite"), {"email": "nina@example.com", "role": "member"}
+    )
     assert response.status_code == 400
     assert "pending invitation" in response.content.decode()
 

@@ -58,7 +58,8 @@ def test_it_stores_no_birth_date_anywhere(client):
 @pytest.mark.django_db
 def test_it_refuses_anyone_under_16_with_a_clear_message(client):
     response = client.post(
-        reverse("account_signup"), _signup_data(date_of_birth=_years_ago_plus_days(16, 1).isoformat())
+        reverse("account_signup"),
+        _signup_data(date_of_birth=_years_ago_plus_days(16, 1).isoformat()),
     )
     assert response.status_code == 200
     assert "at least 16 years old" in response.content.decode()
@@ -67,14 +68,21 @@ def test_it_refuses_anyone_under_16_with_a_clear_message(client):
 
 @pytest.mark.django_db
 def test_a_person_who_turns_16_today_may_sign_up(client):
-    client.post(reverse("account_signup"), _signup_data(date_of_birth=_years_ago_plus_days(16, 0).isoformat()))
+    client.post(
+        reverse("account_signup"),
+        _signup_data(date_of_birth=_years_ago_plus_days(16, 0).isoformat()),
+    )
     assert User.objects.filter(email="nora@northwind.example").exists()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("date_of_birth", "message"),
-    [("not-a-date", "YYYY-MM-DD"), ("2999-01-01", "cannot be in the future"), ("", "This field is required")],
+    [
+        ("not-a-date", "YYYY-MM-DD"),
+        ("2999-01-01", "cannot be in the future"),
+        ("", "This field is required"),
+    ],
 )
 def test_a_bad_birth_date_is_refused_with_a_clear_message(client, date_of_birth, message):
     response = client.post(reverse("account_signup"), _signup_data(date_of_birth=date_of_birth))
@@ -87,7 +95,9 @@ def test_a_bad_birth_date_is_refused_with_a_clear_message(client, date_of_birth,
 def test_a_duplicate_email_creates_nothing_and_tells_the_owner(client, personas):
     """allauth's enumeration protection: the page does not reveal that the address has an
     account; the address's owner is told by email instead."""
-    response = client.post(reverse("account_signup"), _signup_data(email="ALICE@acme.example"), follow=True)
+    response = client.post(
+        reverse("account_signup"), _signup_data(email="ALICE@acme.example"), follow=True
+    )
 
     assert response.status_code == 200
     assert User.objects.filter(email="alice@acme.example").count() == 1
@@ -109,4 +119,7 @@ def test_two_companies_with_the_same_name_get_distinct_slugs(client):
     client.post(reverse("account_signup"), _signup_data())
     client.logout()
     client.post(reverse("account_signup"), _signup_data(email="other@northwind.example"))
-    assert sorted(Client.objects.values_list("slug", flat=True)) == ["northwind-traders", "northwind-traders-2"]
+    assert sorted(Client.objects.values_list("slug", flat=True)) == [
+        "northwind-traders",
+        "northwind-traders-2",
+    ]

@@ -6,16 +6,19 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 
 from accounts.models import Invitation, User
+from tests.conftest import sign_in
 from tests.factories import PASSWORD, InvitationFactory, UserFactory
 
-USER_ACTIONS = ["admin_tasks:user_role", "admin_tasks:user_deactivate", "admin_tasks:user_reactivate"]
+USER_ACTIONS = [
+    "admin_tasks:user_role",
+    "admin_tasks:user_deactivate",
+    "admin_tasks:user_reactivate",
+]
 INVITATION_ACTIONS = ["admin_tasks:invitation_resend", "admin_tasks:invitation_cancel"]
 
 
 def _sign_in(client, user):
-    """A real sign-in through allauth, so the session is tracked like a browser's."""
-    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.content.decode()[:500]
+    sign_in(client, user)
     client.get(reverse("dashboard"))
 
 
@@ -94,7 +97,9 @@ def test_an_admin_changes_a_role(client, personas):
 def test_an_unknown_role_is_refused_with_a_message(client, personas):
     client.force_login(personas.alice)
     response = client.post(
-        reverse("admin_tasks:user_role", args=[personas.bob.public_id]), {"role": "owner"}, follow=True
+        reverse("admin_tasks:user_role", args=[personas.bob.public_id]),
+        {"role": "owner"},
+        follow=True,
     )
     assert "Choose a role" in response.content.decode()
     personas.bob.refresh_from_db()
@@ -111,17 +116,23 @@ def test_deactivating_a_user_ends_all_their_sessions_at_once(client, personas):
     assert UserSession.objects.filter(user=personas.bob).count() == 2
 
     client.force_login(personas.alice)
-    response = client.post(reverse("admin_tasks:user_deactivate", args=[personas.bob.public_id]), follow=True)
+    response = client.post(
+        reverse("admin_tasks:user_deactivate", args=[personas.bob.public_id]), follow=True
+    )
     assert "deactivated and signed out everywhere" in response.content.decode()
 
     personas.bob.refresh_from_db()
     assert not personas.bob.is_active and personas.bob.deactivated_at is not None
     assert UserSession.objects.filter(user=personas.bob).count() == 0
-    assert not Session.objects.filter(session_key__in=[phone.session.session_key, laptop.session.session_key]).exists()
+    assert not Session.objects.filter(
+        session_key__in=[phone.session.session_key, laptop.session.session_key]
+    ).exists()
     for browser in (phone, laptop):
         assert browser.get(reverse("dashboard")).status_code == 302  # back to sign-in
     # and the password no longer signs in
-    response = phone.post(reverse("account_login"), {"login": personas.bob.email, "password": PASSWORD})
+    response = phone.post(
+        reverse("account_login"), {"login": personas.bob.email, "password": PASSWORD}
+    )
     assert response.status_code == 302 and "inactive" in response["Location"]
 
 
@@ -136,7 +147,10 @@ def test_a_reactivated_user_can_sign_in_again(client, personas):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "data"), [("admin_tasks:user_role", {"role": "member"}), ("admin_tasks:user_deactivate", {})])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("admin_tasks:user_role", {"role": "member"}), ("admin_tasks:user_deactivate", {})],
+)
 def test_the_last_admin_cannot_demote_or_deactivate_themselves(client, personas, name, data):
     client.force_login(personas.alice)
     response = client.post(reverse(name, args=[personas.alice.public_id]), data, follow=True)
@@ -149,7 +163,9 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(client, personas,
 def test_an_admin_may_step_down_once_there_is_another_admin(client, personas):
     client.force_login(personas.alice)
     client.post(reverse("admin_tasks:user_role", args=[personas.bob.public_id]), {"role": "admin"})
-    client.post(reverse("admin_tasks:user_role", args=[personas.alice.public_id]), {"role": "member"})
+    client.post(
+        reverse("admin_tasks:user_role", args=[personas.alice.public_id]), {"role": "member"}
+    )
     personas.alice.refresh_from_db()
     assert personas.alice.role == User.Role.MEMBER
 
@@ -157,17 +173,26 @@ def test_an_admin_may_step_down_once_there_is_another_admin(client, personas):
 @pytest.mark.django_db
 def test_admin_task_actions_need_post(client, personas):
     client.force_login(personas.alice)
-    assert client.get(reverse("admin_tasks:user_deactivate", args=[personas.bob.public_id])).status_code == 405
+    assert (
+        client.get(
+            reverse("admin_tasks:user_deactivate", args=[personas.bob.public_id])
+        ).status_code
+        == 405
+    )
     personas.bob.refresh_from_db()
     assert personas.bob.is_active
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("extra", [1, 50])
-def test_the_user_list_runs_a_constant_number_of_queries(client, personas, django_assert_max_num_queries, extra):
+def test_the_user_list_runs_a_constant_number_of_queries(
+    client, personas, django_assert_max_num_queries, extra
+):
     UserFactory.create_batch(extra, client=personas.client_a)
     for i in range(min(extra, 10)):
-        InvitationFactory(client=personas.client_a, invited_by=personas.alice, email=f"inv{i}@example.com")
+        InvitationFactory(
+            client=personas.client_a, invited_by=personas.alice, email=f"inv{i}@example.com"
+        )
     client.force_login(personas.alice)
     client.get(reverse("dashboard"))  # first request of a session records it (usersessions)
     # user with client (session is in the Redis cache), the usersession row, the savepoint pair

@@ -28,9 +28,25 @@ def celery_worker_process(smtp_server, transactional_db):
     }
     celery_app.control.purge()  # nothing left over from an earlier run
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "opsx", "worker", "--pool=solo", "--concurrency=1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "opsx",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process
     process.terminate()
@@ -47,7 +63,9 @@ def test_an_invitation_leaves_through_the_outbox_and_a_real_worker(
     celery_app.conf.task_always_eager = False
     client.force_login(personas.alice)
 
-    response = client.post(reverse("admin_tasks:invite"), {"email": "newhire@example.com", "role": "member"})
+    response = client.post(
+        reverse("admin_tasks:invite"), {"email": "newhire@example.com", "role": "member"}
+    )
     assert response.status_code == 302
 
     deadline = time.monotonic() + 60

@@ -18,13 +18,20 @@ def _queue_test_mail(to="someone@example.com"):
     return mail.queue(
         to=to,
         template="invitation",
-        context={"client": {"name": "Acme"}, "inviter": "Alice", "url": "https://x/", "max_age_days": 7},
+        context={
+            "client": {"name": "Acme"},
+            "inviter": "Alice",
+            "url": "https://x/",
+            "max_age_days": 7,
+        },
         category=mail.Category.ACCOUNT,
     )
 
 
 @pytest.mark.django_db
-def test_message_is_recorded_pending_and_sent_only_after_commit(smtp_server, django_capture_on_commit_callbacks):
+def test_message_is_recorded_pending_and_sent_only_after_commit(
+    smtp_server, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         message = _queue_test_mail()
     assert OutboundMessage.objects.get(pk=message.pk).status == "pending"
@@ -42,10 +49,13 @@ def test_message_is_recorded_pending_and_sent_only_after_commit(smtp_server, dja
 
 @pytest.mark.django_db
 def test_a_rolled_back_change_sends_nothing(smtp_server, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            _queue_test_mail()
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _queue_test_mail()
+        raise RuntimeError("the change failed")
     assert OutboundMessage.objects.count() == 0
     assert smtp_server.messages == []
 
@@ -130,7 +140,9 @@ def test_a_message_is_given_up_after_the_maximum_attempts(settings, smtp_server)
     settings.MAIL_MAX_ATTEMPTS = 2
     message = _queue_test_mail()
     assert mail.deliver(message.pk) is False
-    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
     assert mail.deliver_pending() == 0
     message.refresh_from_db()
     assert message.status == "failed" and message.attempts == 2

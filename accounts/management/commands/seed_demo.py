@@ -6,11 +6,25 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import Client
 
-DEMO_PASSWORD = "opsx-demo-2026"
+DEMO_PASSWORD = "opsx-demo-2026"  # noqa: S105 (demo data, printed on purpose)
 
 DEMO = [
-    ("Acme Field Services", "acme", [("Ada Admin", "admin@acme.example", "admin"), ("Max Member", "member@acme.example", "member")]),
-    ("Globex Sales", "globex", [("Gail Admin", "admin@globex.example", "admin"), ("Gus Member", "member@globex.example", "member")]),
+    (
+        "Acme Field Services",
+        "acme",
+        [
+            ("Ada Admin", "admin@acme.example", "admin"),
+            ("Max Member", "member@acme.example", "member"),
+        ],
+    ),
+    (
+        "Globex Sales",
+        "globex",
+        [
+            ("Gail Admin", "admin@globex.example", "admin"),
+            ("Gus Member", "member@globex.example", "member"),
+        ],
+    ),
 ]
 STAFF = ("Sam Support", "support@hexcm.example")
 
@@ -30,12 +44,14 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "contact_email": people[0][1]}
             )
             for full_name, email, role in people:
-                self._user(email, full_name=full_name, client=client, role=role, age_check_passed_at=now)
+                self._user(
+                    email, full_name=full_name, client=client, role=role, age_check_passed_at=now
+                )
                 rows.append((email, f"{role} of {client.name}"))
         self._user(STAFF[1], full_name=STAFF[0], client=None, is_staff=True, is_superuser=True)
         rows.append((STAFF[1], "HexCM staff: Django admin at /admin/ (sets up 2FA on first visit)"))
 
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, what in rows:
             self.stdout.write(f"  {email:<26} {what}")
 
