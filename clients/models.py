@@ -15,6 +15,8 @@ class Client(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     contact_email = models.EmailField()
+    # Bytes of files the client stores, kept by the file services (usage statistics).
+    storage_bytes = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,382 @@
+"""Client Data: prospects and everything field staff attach to them.
+
+Every model here is a TenantModel (a direct `client` key) and is reached through
+`Model.objects.for_client(client)` or an access helper in queries.py.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from clients.models import TenantModel
+
+
+class Prospect(TenantModel):
+    """A person or business the client sells to."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        INTERESTED = "interested", "Interested"
+        CUSTOMER = "customer", "Customer"
+        LOST = "lost", "Lost"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    organisation = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, blank=True)  # stored lower-case
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. IN")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    tags = models.JSONField(default=list, blank=True)  # short lower-case labels
+    notes = models.TextField(blank=True)
+    # Values of the client's CustomField definitions, by key, validated by services.
+    custom = models.JSONField(default=dict, blank=True)
+    # Derived by services from the fields above: the name as it sorts, and the text searched.
+    name_key = models.CharField(max_length=200, editable=False, default="")
+    search_text = models.TextField(editable=False, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # Keyset pagination walks these; search and JSON indexes are PostgreSQL-only
+        # (migration 0002).
+        indexes = [
+            models.Index(fields=["client", "name_key", "id"], name="prospect_name_idx"),
+            models.Index(fields=["client", "updated_at", "id"], name="prospect_updated_idx"),
+            models.Index(fields=["client", "created_at", "id"], name="prospect_created_idx"),
+            models.Index(fields=["client", "status", "name_key", "id"], name="prospect_status_idx"),
+            models.Index(fields=["client", "owner", "name_key", "id"], name="prospect_owner_idx"),
+            models.Index(fields=["client", "email"], name="prospect_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def refresh_derived(self) -> None:
+        self.email = self.email.strip().lower()
+        self.name_key = self.name.strip().lower()[:200]
+        self.search_text = " ".join(
+            part for part in (self.name_key, self.organisation.lower(), self.email) if part
+        )[:700]
+
+
+class ProspectPhone(TenantModel):
+    """One phone number of a prospect, in E.164, so the same number typed two ways is equal."""
+
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(max_length=20)  # E.164, e.g. +919876543210
+    digits = models.CharField(max_length=20)  # the same without "+", searched by any part
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prospect", "number"], name="phone_unique_per_prospect")
+        ]
+        indexes = [models.Index(fields=["client", "number"], name="phone_number_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CustomField(TenantModel):
+    """A field a client admin adds to their prospects ("any information you choose")."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Yes/no"
+        CHOICE = "choice", "Choice"
+
+    key = models.SlugField(max_length=40, help_text="Used in CSV headers and filters.")
+    label = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    choices = models.JSONField(default=list, blank=True)  # for kind=choice
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="customfield_key_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Checklist(TenantModel):
+    """A list of things to do or record on a visit, defined by a client admin."""
+
+    class ItemKind(models.TextChoices):
+        CHECK = "check", "Done / not done"
+        NUMBER = "number", "Number"
+        TEXT = "text", "Text"
+        PHOTO = "photo", "Photo"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    # [{"key": "shelf", "label": "Shelf photo", "kind": "photo", "required": true}, ...]
+    items = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Visit(TenantModel):
+    """A planned or done visit by a user to a prospect, with its report."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "Checked in"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Outcome(models.TextChoices):
+        NONE = "", "—"
+        POSITIVE = "positive", "Positive"
+        FOLLOW_UP = "follow_up", "Follow-up needed"
+        ORDER = "order", "Order taken"
+        NO_INTEREST = "no_interest", "Not interested"
+        NOT_MET = "not_met", "Could not meet"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="visits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    check_in_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_in_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    check_out_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    check_out_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    report = models.TextField(blank=True)
+    checklist = models.ForeignKey(Checklist, on_delete=models.SET_NULL, null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)  # checklist item key -> answer
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client", "prospect", "scheduled_at"], name="visit_prospect_idx"),
+            models.Index(fields=["client", "user", "scheduled_at"], name="visit_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit to {self.prospect_id}"
+
+
+class Folder(TenantModel):
+    """A folder of the client's document library; folders nest."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "parent", "name"],
+                condition=models.Q(parent__isnull=False),
+                name="folder_name_unique_in_parent",
+            ),
+            models.UniqueConstraint(
+                fields=["client", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="folder_name_unique_at_top",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _blob_path(instance, filename) -> str:
+    # A random name: nothing about the file or its owner can be guessed from the path.
+    return f"client-files/{instance.client.public_id}/{uuid.uuid4().hex}"
+
+
+class StoredFile(TenantModel):
+    """A file in the library (folder) or attached to a prospect or a visit."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=255)  # the name the user gave it
+    content_type = models.CharField(max_length=100)  # detected from the content
+    size = models.PositiveBigIntegerField()
+    blob = models.FileField(upload_to=_blob_path, max_length=200)
+    folder = models.ForeignKey(
+        Folder, on_delete=models.CASCADE, null=True, blank=True, related_name="files"
+    )
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.CASCADE, null=True, blank=True, related_name="files"
+    )
+    visit = models.ForeignKey(
+        Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="files"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["client", "folder", "name"], name="file_folder_idx"),
+            models.Index(fields=["client", "prospect", "created_at"], name="file_prospect_idx"),
+        ]
+        constraints = [
+            # A library file is not also a prospect's attachment.
+            models.CheckConstraint(
+                condition=models.Q(folder__isnull=True) | models.Q(prospect__isnull=True),
+                name="file_in_folder_or_attached",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProspectEvent(TenantModel):
+    """One line of a prospect's timeline: what happened, who did it, when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        STATUS = "status", "Status changed"
+        NOTE = "note", "Note"
+        VISIT_PLANNED = "visit_planned", "Visit planned"
+        VISIT_CHECKED_IN = "visit_in", "Checked in"
+        VISIT_DONE = "visit_done", "Visit report"
+        FILE = "file", "File added"
+        IMPORTED = "imported", "Imported"
+
+    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    text = models.TextField(blank=True)  # a note's body, a report, a status change
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    file = models.ForeignKey(
+        StoredFile, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "prospect", "-at"], name="event_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.prospect_id}"
+
+
+class ImportJob(TenantModel):
+    """A CSV import: uploaded, mapped, then run by a Celery task in batches that can resume."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class OnDuplicate(models.TextChoices):
+        UPDATE = "update", "Update the existing prospect"
+        SKIP = "skip", "Skip the row"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    source = models.FileField(upload_to=_blob_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)  # column header -> prospect field
+    on_duplicate = models.CharField(
+        max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    # Rows handled and committed so far; a resumed run starts after them.
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # The run that holds the job; a stale heartbeat lets the watchdog hand it to a new run.
+    run_token = models.UUIDField(null=True, blank=True)
+    runs = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["client", "-created_at"], name="import_client_idx"),
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="import_active_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.original_name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class ImportRowError(TenantModel):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField()  # 1 = the header line, data starts at 2
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["row_number"]
+        indexes = [models.Index(fields=["job", "row_number"], name="import_error_row_idx")]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}: {self.reason}"
