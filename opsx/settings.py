@@ -115,6 +115,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
+    "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
 }
 
 # --- Mail -------------------------------------------------------------------
@@ -173,6 +174,13 @@ MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 
+# --- Client Data ------------------------------------------------------------
+DEFAULT_PHONE_REGION = env.str(
+    "DEFAULT_PHONE_REGION", default="IN"
+)  # numbers typed without a country code
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
+
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -216,6 +224,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Files are never served from MEDIA_URL: a view checks the tenant and sends them as attachments.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

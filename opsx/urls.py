@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("website.urls")),
     path("", include("accounts.urls")),
     path("app/admin-tasks/", include("clients.urls")),
+    path("app/prospects/", include("prospects.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -52,6 +52,10 @@ class Prospect(TenantModel):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # The CSV import that created it, if any (the timeline says "imported from ...").
+    import_job = models.ForeignKey(
+        "ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -293,7 +297,9 @@ class ProspectEvent(TenantModel):
     )
     at = models.DateTimeField()
     text = models.TextField(blank=True)  # a note's body, a report, a status change
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     file = models.ForeignKey(
         StoredFile, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )

@@ -1,0 +1,297 @@
+"""Reads of Client Data: the access helpers (the object or 404) and the prospect list."""
+
+import base64
+import datetime
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+from clients.models import Client
+
+from .models import (
+    Checklist,
+    CustomField,
+    Folder,
+    ImportJob,
+    Prospect,
+    ProspectEvent,
+    ProspectPhone,
+    StoredFile,
+    Visit,
+)
+
+PAGE_SIZE = 25
+
+
+# --- access helpers: another client's id is a 404 ----------------------------
+
+
+def access_prospect(client: Client, public_id) -> Prospect:
+    return get_object_or_404(
+        Prospect.objects.for_client(client).select_related("owner", "client"), public_id=public_id
+    )
+
+
+def access_visit(client: Client, public_id) -> Visit:
+    return get_object_or_404(
+        Visit.objects.for_client(client).select_related("prospect", "user", "checklist", "client"),
+        public_id=public_id,
+    )
+
+
+def access_folder(client: Client, public_id) -> Folder:
+    return get_object_or_404(
+        Folder.objects.for_client(client).select_related("client"), public_id=public_id
+    )
+
+
+def access_file(client: Client, public_id) -> StoredFile:
+    return get_object_or_404(StoredFile.objects.for_client(client), public_id=public_id)
+
+
+def access_import(client: Client, public_id) -> ImportJob:
+    return get_object_or_404(ImportJob.objects.for_client(client), public_id=public_id)
+
+
+def access_checklist(client: Client, public_id) -> Checklist:
+    return get_object_or_404(Checklist.objects.for_client(client), public_id=public_id)
+
+
+def access_custom_field(client: Client, key: str) -> CustomField:
+    return get_object_or_404(CustomField.objects.for_client(client), key=key)
+
+
+# --- the prospect list ------------------------------------------------------
+
+# sort name -> (column, descending)
+SORTS = {
+    "name": ("name_key", False),
+    "-name": ("name_key", True),
+    "-updated": ("updated_at", True),
+    "updated": ("updated_at", False),
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+}
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().+/]")
+
+
+@dataclass
+class ProspectFilters:
+    q: str = ""
+    status: str = ""
+    owner: str = ""  # a user's public id, "me" or "none"
+    tag: str = ""
+    custom_key: str = ""
+    custom_value: str = ""
+    sort: str = "name"
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, params) -> "ProspectFilters":
+        """Read filters from a query string; anything malformed is dropped with a message."""
+        f = cls(
+            **{
+                k: params.get(k, "").strip()[:200]
+                for k in ("q", "status", "owner", "tag", "custom_key", "custom_value")
+            }
+        )
+        f.sort = params.get("sort", "name")
+        if f.sort not in SORTS:
+            f.errors.append("Unknown sort order; sorted by name.")
+            f.sort = "name"
+        if f.status and f.status not in Prospect.Status.values:
+            f.errors.append(f"Unknown status “{f.status}”; not filtered by status.")
+            f.status = ""
+        return f
+
+    def as_query(self) -> dict:
+        return {k: v for k, v in vars(self).items() if v and k != "errors"}
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _typed_custom_value(definition: CustomField, text: str):
+    from .validation import clean_custom_value
+
+    return clean_custom_value(definition, text)
+
+
+def prospect_search(qs: QuerySet, client: Client, q: str) -> QuerySet:
+    """Any part of a phone number (digits), an email prefix, or any part of name, organisation
+    or email. Each form has its own index (migration 0002)."""
+    digits = _PHONE_PUNCTUATION.sub("", q)
+    if len(digits) >= 3 and digits.isdigit():
+        phones = ProspectPhone.objects.for_client(client).filter(digits__contains=digits)
+        return qs.filter(pk__in=phones.values("prospect_id"))
+    text = " ".join(q.lower().split())
+    if "@" in text:
+        return qs.filter(email__startswith=text)
+    if len(text) < 3:  # too short for trigrams: name prefix
+        return qs.filter(name_key__startswith=text)
+    return qs.filter(search_text__contains=text)
+
+
+def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> QuerySet[Prospect]:
+    qs = Prospect.objects.for_client(client)
+    if filters.q:
+        qs = prospect_search(qs, client, filters.q)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.owner == "me":
+        qs = qs.filter(owner=user)
+    elif filters.owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif filters.owner:
+        qs = qs.filter(owner__public_id=filters.owner) if _is_uuid(filters.owner) else qs.none()
+    if filters.tag:
+        tag = filters.tag.lower()
+        qs = (
+            qs.filter(tags__contains=[tag])
+            if _is_postgres()
+            else qs.filter(tags__icontains=json.dumps(tag))
+        )
+    if filters.custom_key:
+        definition = CustomField.objects.for_client(client).filter(key=filters.custom_key).first()
+        if definition is None:
+            filters.errors.append("Unknown custom field; not filtered by it.")
+        else:
+            try:
+                value = _typed_custom_value(definition, filters.custom_value)
+            except ValidationError as exc:
+                filters.errors.append(exc.messages[0])
+            else:
+                if value is None:
+                    pass
+                elif _is_postgres():
+                    qs = qs.filter(custom__contains={definition.key: value})
+                else:
+                    qs = qs.filter(**{f"custom__{definition.key}": value})
+    return qs
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def _encode_cursor(value, pk) -> str:
+    if isinstance(value, datetime.datetime):
+        value = {"dt": value.isoformat()}
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if isinstance(value, dict):
+            value = datetime.datetime.fromisoformat(value["dt"])
+        if not isinstance(pk, int) or not isinstance(value, (str, datetime.datetime)):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationError("That page link is broken; showing the first page.") from None
+    return value, pk
+
+
+def prospect_page(
+    qs: QuerySet[Prospect], sort: str, *, after: str = "", before: str = "", size: int = PAGE_SIZE
+) -> Page:
+    """One page by keyset: WHERE (column, id) > (last seen) ORDER BY column, id LIMIT size.
+
+    The thousandth page costs what the first does: an index range scan, no OFFSET, no COUNT.
+    """
+    column, descending = SORTS[sort]
+    backwards = bool(before) and not after
+    cursor = before if backwards else after
+    # walking backwards means walking the other way and reversing the page afterwards
+    reverse = descending != backwards
+    table = Prospect._meta.db_table
+    op = "<" if reverse else ">"
+    if cursor:
+        value, pk = _decode_cursor(cursor)
+        qs = qs.extra(  # noqa: S610 (column and operator come from SORTS; values are parameters)
+            where=[f'("{table}"."{column}", "{table}"."id") {op} (%s, %s)'], params=[value, pk]
+        )
+    order = [f"-{column}", "-id"] if reverse else [column, "id"]
+    rows = list(
+        qs.select_related("owner")
+        .prefetch_related(Prefetch("phones", queryset=ProspectPhone.objects.order_by("id")))
+        .order_by(*order)[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    first, last = (rows[0], rows[-1]) if rows else (None, None)
+
+    def cursor_of(p):
+        return _encode_cursor(getattr(p, column), p.pk)
+
+    has_next = more if not backwards else bool(rows)
+    has_prev = (more if backwards else bool(cursor)) and bool(rows)
+    return Page(
+        rows=rows,
+        next_cursor=cursor_of(last) if has_next and last else None,
+        prev_cursor=cursor_of(first) if has_prev and first else None,
+    )
+
+
+def prospect_timeline(prospect: Prospect, *, limit: int = 200) -> list:
+    """Events newest first, with the prospect's creation as the oldest entry."""
+    events = list(
+        ProspectEvent.objects.for_client(prospect.client_id)
+        .filter(prospect=prospect)
+        .select_related("actor", "visit", "file")
+        .order_by("-at", "-id")[:limit]
+    )
+    return events
+
+
+def prospect_visits(prospect: Prospect) -> QuerySet[Visit]:
+    return (
+        Visit.objects.for_client(prospect.client_id)
+        .filter(prospect=prospect)
+        .select_related("user", "checklist")
+        .order_by("-scheduled_at", "-id")
+    )
+
+
+def folder_contents(client: Client, folder: Folder | None):
+    folders = Folder.objects.for_client(client).filter(parent=folder).order_by("name")
+    files = (
+        StoredFile.objects.for_client(client)
+        .filter(folder=folder)
+        .select_related("uploaded_by")
+        .order_by("name")
+    )
+    return folders, files
+
+
+def folder_path(folder: Folder | None) -> list[Folder]:
+    """The breadcrumb from the library root; one query per level (folders nest a few deep)."""
+    path = []
+    while folder is not None:
+        path.insert(0, folder)
+        folder = folder.parent
+    return path

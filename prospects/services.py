@@ -1,0 +1,402 @@
+"""Every change of state of prospects, their notes and visits, custom fields and checklists.
+
+Files and folders are in files.py, CSV import and export in importing.py / exporting.py.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from clients.models import Client
+
+from . import sensitive
+from .models import Checklist, CustomField, Prospect, ProspectEvent, ProspectPhone, Visit
+from .validation import clean_prospect
+
+PROSPECT_FIELDS = [
+    "name", "organisation", "email", "address_line1", "address_line2", "city", "state",
+    "postal_code", "country", "latitude", "longitude", "status", "owner", "source", "tags",
+    "notes",
+]  # fmt: skip
+
+
+def custom_field_definitions(client: Client) -> list[CustomField]:
+    return list(CustomField.objects.for_client(client))
+
+
+def active_owners_by_email(client: Client) -> dict[str, User]:
+    return {user.email: user for user in User.objects.for_client(client).active()}
+
+
+def _event(prospect: Prospect, kind: str, actor: User | None, **fields) -> ProspectEvent:
+    return ProspectEvent(
+        client_id=prospect.client_id,
+        prospect=prospect,
+        kind=kind,
+        actor=actor,
+        at=fields.pop("at", None) or timezone.now(),
+        **fields,
+    )
+
+
+def _set_phones(prospect: Prospect, numbers: list[str]) -> None:
+    ProspectPhone.objects.filter(prospect=prospect).exclude(number__in=numbers).delete()
+    existing = set(prospect.phones.values_list("number", flat=True))
+    ProspectPhone.objects.bulk_create(
+        ProspectPhone(client_id=prospect.client_id, prospect=prospect, number=n, digits=n[1:])
+        for n in numbers
+        if n not in existing
+    )
+
+
+def _check_owner(client: Client, owner: User | None) -> None:
+    if owner is not None and (owner.client_id != client.pk or not owner.is_active):
+        raise ValidationError({"owner": ["The owner must be an active user of your company."]})
+
+
+@transaction.atomic
+def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
+    """Create a prospect from raw field values (form or API), validated like an import row."""
+    data = clean_prospect(raw, definitions=custom_field_definitions(client))
+    _check_owner(client, data.get("owner"))
+    phones = data.pop("phones", [])
+    custom = {k: v for k, v in data.pop("custom", {}).items() if v is not None}
+    prospect = Prospect(client=client, custom=custom, created_by=actor, updated_by=actor, **data)
+    prospect.refresh_derived()
+    prospect.save()
+    _set_phones(prospect, phones)
+    return prospect  # the timeline shows its creation from created_at / created_by
+
+
+@transaction.atomic
+def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
+    """Change the fields present in `raw`; a status change is written to the timeline."""
+    data = clean_prospect(raw, definitions=custom_field_definitions(prospect.client), partial=True)
+    if "owner" in data:
+        _check_owner(prospect.client, data["owner"])
+    old_status = prospect.status
+    if "phones" in data:
+        _set_phones(prospect, data.pop("phones"))
+    if "custom" in data:
+        custom = {**prospect.custom, **data.pop("custom")}
+        prospect.custom = {k: v for k, v in custom.items() if v is not None}
+    for field, value in data.items():
+        setattr(prospect, field, value)
+    prospect.updated_by = actor
+    prospect.refresh_derived()
+    prospect.save()
+    if prospect.status != old_status:
+        text = f"{Prospect.Status(old_status).label} → {prospect.get_status_display()}"
+        _event(prospect, ProspectEvent.Kind.STATUS, actor, text=text).save()
+    else:
+        _event(prospect, ProspectEvent.Kind.UPDATED, actor).save()
+    return prospect
+
+
+@transaction.atomic
+def prospect_add_note(*, prospect: Prospect, actor: User, text: str) -> ProspectEvent:
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": ["Write something first."]})
+    if len(text) > 10_000:
+        raise ValidationError({"text": ["A note can be at most 10,000 characters."]})
+    sensitive.check_text(text, field="The note")
+    event = _event(prospect, ProspectEvent.Kind.NOTE, actor, text=text)
+    event.save()
+    Prospect.objects.filter(pk=prospect.pk).update(updated_at=timezone.now(), updated_by=actor)
+    return event
+
+
+def _bulk_targets(client: Client, public_ids: list) -> list[Prospect]:
+    prospects = list(Prospect.objects.for_client(client).filter(public_id__in=public_ids))
+    if not public_ids or len(prospects) != len(set(public_ids)):
+        raise ValidationError("Some of the selected prospects do not exist; reload the page.")
+    return prospects
+
+
+@transaction.atomic
+def prospects_bulk_assign(
+    *, client: Client, actor: User, public_ids: list, owner: User | None
+) -> int:
+    _check_owner(client, owner)
+    prospects = _bulk_targets(client, public_ids)
+    now = timezone.now()
+    Prospect.objects.filter(pk__in=[p.pk for p in prospects]).update(
+        owner=owner, updated_by=actor, updated_at=now
+    )
+    text = f"Assigned to {owner}" if owner else "Unassigned"
+    ProspectEvent.objects.bulk_create(
+        _event(p, ProspectEvent.Kind.UPDATED, actor, text=text, at=now) for p in prospects
+    )
+    return len(prospects)
+
+
+@transaction.atomic
+def prospects_bulk_status(*, client: Client, actor: User, public_ids: list, status: str) -> int:
+    if status not in Prospect.Status.values:
+        raise ValidationError("Choose a status.")
+    prospects = [p for p in _bulk_targets(client, public_ids) if p.status != status]
+    now = timezone.now()
+    Prospect.objects.filter(pk__in=[p.pk for p in prospects]).update(
+        status=status, updated_by=actor, updated_at=now
+    )
+    label = Prospect.Status(status).label
+    ProspectEvent.objects.bulk_create(
+        _event(
+            p, ProspectEvent.Kind.STATUS, actor, at=now, text=f"{p.get_status_display()} → {label}"
+        )
+        for p in prospects
+    )
+    return len(prospects)
+
+
+# --- visits -------------------------------------------------------------------
+
+
+def _check_answers(visit: Visit, answers: dict, *, complete: bool) -> dict:
+    """Validate checklist answers against the visit's checklist."""
+    if visit.checklist is None:
+        return {}
+    errors, clean = {}, {}
+    photo_ids = {str(f.public_id) for f in visit.files.all()}
+    for item in visit.checklist.items:
+        key, label, kind = item["key"], item["label"], item["kind"]
+        value = answers.get(key)
+        if kind == Checklist.ItemKind.CHECK:
+            clean[key] = bool(value) and str(value).lower() not in ("", "0", "false", "no", "off")
+            if complete and item.get("required") and not clean[key]:
+                errors[key] = f"“{label}” must be done."
+            continue
+        if value in (None, ""):
+            if complete and item.get("required"):
+                errors[key] = f"“{label}” is required."
+            continue
+        if kind == Checklist.ItemKind.NUMBER:
+            try:
+                clean[key] = float(str(value).replace(",", ""))
+            except ValueError:
+                errors[key] = f"“{label}” must be a number."
+        elif kind == Checklist.ItemKind.TEXT:
+            text = str(value).strip()[:2000]
+            try:
+                sensitive.check_text(text, field=f"“{label}”")
+            except ValidationError as exc:
+                errors[key] = exc.messages[0]
+            clean[key] = text
+        elif kind == Checklist.ItemKind.PHOTO:
+            if str(value) not in photo_ids:
+                errors[key] = f"“{label}” needs a photo attached to this visit."
+            clean[key] = str(value)
+    if errors:
+        raise ValidationError({f"answer.{k}": [v] for k, v in errors.items()})
+    return clean
+
+
+@transaction.atomic
+def visit_plan(
+    *, prospect: Prospect, actor: User, user: User, scheduled_at, checklist: Checklist | None = None
+) -> Visit:
+    _check_owner(prospect.client, user)
+    if checklist is not None and checklist.client_id != prospect.client_id:
+        raise ValidationError({"checklist": ["Unknown checklist."]})
+    visit = Visit.objects.create(
+        client=prospect.client,
+        prospect=prospect,
+        user=user,
+        scheduled_at=scheduled_at,
+        checklist=checklist,
+        created_by=actor,
+    )
+    when = (
+        timezone.localtime(scheduled_at).strftime("%Y-%m-%d %H:%M")
+        if scheduled_at
+        else "unscheduled"
+    )
+    _event(
+        prospect, ProspectEvent.Kind.VISIT_PLANNED, actor, visit=visit, text=f"{user} · {when}"
+    ).save()
+    return visit
+
+
+@transaction.atomic
+def visit_check_in(*, visit: Visit, actor: User, latitude=None, longitude=None) -> Visit:
+    if visit.status not in (Visit.Status.PLANNED,):
+        raise ValidationError("Only a planned visit can be checked in.")
+    visit.status = Visit.Status.IN_PROGRESS
+    visit.checked_in_at = timezone.now()
+    visit.check_in_latitude, visit.check_in_longitude = latitude, longitude
+    visit.save(
+        update_fields=[
+            "status",
+            "checked_in_at",
+            "check_in_latitude",
+            "check_in_longitude",
+            "updated_at",
+        ]
+    )
+    _event(visit.prospect, ProspectEvent.Kind.VISIT_CHECKED_IN, actor, visit=visit).save()
+    return visit
+
+
+@transaction.atomic
+def visit_complete(
+    *,
+    visit: Visit,
+    actor: User,
+    outcome: str,
+    report: str,
+    answers: dict,
+    latitude=None,
+    longitude=None,
+) -> Visit:
+    """Check out and file the report; required checklist items must be answered."""
+    if visit.status in (Visit.Status.DONE, Visit.Status.CANCELLED):
+        raise ValidationError("This visit is already closed.")
+    if outcome not in Visit.Outcome.values:
+        raise ValidationError({"outcome": ["Choose an outcome."]})
+    report = report.strip()
+    if len(report) > 20_000:
+        raise ValidationError({"report": ["A report can be at most 20,000 characters."]})
+    try:
+        sensitive.check_text(report, field="The report")
+    except ValidationError as exc:
+        raise ValidationError({"report": exc.messages}) from None
+    visit.answers = _check_answers(visit, answers, complete=True)
+    now = timezone.now()
+    visit.status = Visit.Status.DONE
+    visit.checked_in_at = visit.checked_in_at or now
+    visit.checked_out_at = now
+    visit.check_out_latitude, visit.check_out_longitude = latitude, longitude
+    visit.outcome, visit.report = outcome, report
+    visit.save()
+    text = f"{visit.get_outcome_display()}\n{report}".strip() if outcome else report
+    _event(visit.prospect, ProspectEvent.Kind.VISIT_DONE, actor, visit=visit, text=text).save()
+    Prospect.objects.filter(pk=visit.prospect_id).update(updated_at=now, updated_by=actor)
+    return visit
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, actor: User) -> Visit:
+    if visit.status == Visit.Status.DONE:
+        raise ValidationError("A done visit cannot be cancelled.")
+    visit.status = Visit.Status.CANCELLED
+    visit.save(update_fields=["status", "updated_at"])
+    return visit
+
+
+# --- definitions by the client admin ----------------------------------------
+
+
+@transaction.atomic
+def custom_field_create(
+    *,
+    client: Client,
+    actor: User,
+    key: str,
+    label: str,
+    kind: str,
+    choices: list[str],
+    required: bool,
+) -> CustomField:
+    if CustomField.objects.for_client(client).filter(key=key).exists():
+        raise ValidationError({"key": [f"There is already a field with the key “{key}”."]})
+    if kind == CustomField.Kind.CHOICE and not choices:
+        raise ValidationError({"choices": ["A choice field needs at least one choice."]})
+    position = CustomField.objects.for_client(client).count()
+    return CustomField.objects.create(
+        client=client, key=key, label=label, kind=kind, required=required,
+        choices=choices if kind == CustomField.Kind.CHOICE else [], position=position,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def custom_field_delete(*, field: CustomField, actor: User) -> None:
+    """Remove the definition; values already stored stay in the JSON until edited."""
+    field.delete()
+
+
+@transaction.atomic
+def checklist_save(
+    *, client: Client, actor: User, name: str, items: list[dict], checklist: Checklist | None = None
+) -> Checklist:
+    if not items:
+        raise ValidationError({"items": ["A checklist needs at least one item."]})
+    keys = set()
+    for item in items:
+        if item["kind"] not in Checklist.ItemKind.values:
+            raise ValidationError({"items": [f"Unknown item kind “{item['kind']}”."]})
+        if item["key"] in keys:
+            raise ValidationError({"items": [f"Two items are called “{item['label']}”."]})
+        keys.add(item["key"])
+    checklist = checklist or Checklist(client=client)
+    checklist.name, checklist.items = name, items
+    checklist.save()
+    return checklist
+
+
+# --- the client's own privacy duties -----------------------------------------
+
+
+def prospect_export_data(prospect: Prospect) -> dict:
+    """Everything OpsX holds about one prospect, for the client to answer an access request:
+    the record, phones, visits with their reports and answers, notes and timeline, and the
+    files (metadata here; their content is added by files.prospect_archive)."""
+
+    def user(u):
+        return u.email if u else None
+
+    visits = prospect.visits.select_related("user", "checklist").order_by("scheduled_at", "pk")
+    events = prospect.events.select_related("actor").order_by("at", "pk")
+    return {
+        "prospect": {
+            "id": str(prospect.public_id),
+            **{f: getattr(prospect, f) for f in PROSPECT_FIELDS if f not in ("owner",)},
+            "latitude": str(prospect.latitude) if prospect.latitude is not None else None,
+            "longitude": str(prospect.longitude) if prospect.longitude is not None else None,
+            "owner": user(prospect.owner),
+            "custom": prospect.custom,
+            "created_at": prospect.created_at.isoformat(),
+            "updated_at": prospect.updated_at.isoformat(),
+        },
+        "phones": list(prospect.phones.values_list("number", flat=True)),
+        "visits": [
+            {
+                "id": str(v.public_id),
+                "user": user(v.user),
+                "status": v.status,
+                "scheduled_at": v.scheduled_at and v.scheduled_at.isoformat(),
+                "checked_in_at": v.checked_in_at and v.checked_in_at.isoformat(),
+                "checked_out_at": v.checked_out_at and v.checked_out_at.isoformat(),
+                "outcome": v.outcome,
+                "report": v.report,
+                "checklist": v.checklist.name if v.checklist else None,
+                "answers": v.answers,
+            }
+            for v in visits
+        ],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "by": user(e.actor), "text": e.text}
+            for e in events
+        ],
+        "files": [
+            {"id": str(f.public_id), "name": f.name, "type": f.content_type, "size": f.size}
+            for f in prospect.files.all()
+        ],
+    }
+
+
+@transaction.atomic
+def prospect_erase(*, prospect: Prospect, actor: User) -> dict:
+    """Erase one prospect and everything attached to it: phones, visits, timeline, files
+    (their bytes too, once the transaction commits). Returns what was removed, by kind."""
+    from . import files
+
+    counts = {
+        "visits": prospect.visits.count(),
+        "files": prospect.files.count(),
+        "timeline": prospect.events.count(),
+    }
+    files.files_delete(client=prospect.client, files=list(prospect.files.all()), actor=actor)
+    prospect.delete()
+    return counts

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from . import importing
+
+
+@shared_task(acks_late=True)
+def prospects_import_run(job_id: int) -> None:
+    """Run or resume one CSV import (idempotent: a live run keeps the job)."""
+    importing.import_run(job_id)
+
+
+@shared_task
+def prospects_import_watchdog() -> int:
+    """Resume imports whose run died (worker killed or restarted)."""
+    return importing.imports_resume_stale()
