@@ -103,7 +103,8 @@ def iter_records(fileobj, delimiter: str) -> Iterator[tuple[int, list[str] | Non
     try:
         yield from _records(csv.reader(text, delimiter=delimiter))
     finally:
-        text.detach()  # leave the underlying file open for the caller
+        if not text.closed:
+            text.detach()  # leave the underlying file open for the caller
 
 
 def _records(reader) -> Iterator[tuple[int, list[str] | None, str]]:
@@ -469,7 +470,7 @@ class _Runner:
         changed: dict[int, Prospect] = {}
         numbers_of: dict[int, list[str]] = {}  # id(prospect) -> phone numbers to add
         skipped = 0
-        pending_by_key: dict[str, Prospect] = {}  # new prospects of this batch, for duplicates
+        pending_by_key: dict[str, Prospect] = {}  # prospects this batch touched, by email/phone
         for _, data in good:
             phones = data.pop("phones", [])
             keys = ([f"e:{data['email']}"] if data.get("email") else []) + [
@@ -490,6 +491,8 @@ class _Runner:
                 known = existing_phones.get(match.pk, set())
                 adding = numbers_of.setdefault(id(match), [])
                 adding += [n for n in phones if n not in known and n not in adding]
+                for k in keys:  # later rows with this row's email or phones are the same prospect
+                    pending_by_key.setdefault(k, match)
                 continue
             custom = {k: v for k, v in data.pop("custom", {}).items() if v is not None}
             prospect = Prospect(

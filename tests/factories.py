@@ -53,3 +53,26 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     invited_by = factory.SubFactory(AdminFactory, client=factory.SelfAttribute("..client"))
+
+
+class ProspectFactory(factory.django.DjangoModelFactory):
+    """A prospect built through the model with its derived search fields filled."""
+
+    class Meta:
+        model = "prospects.Prospect"
+
+    client = factory.SubFactory(ClientFactory)
+    name = factory.Faker("name")
+    organisation = factory.Faker("company")
+    email = factory.Sequence(lambda n: f"prospect{n}@customer.example")
+
+    @classmethod
+    def _create(cls, model_class, *args, phones=(), **kwargs):
+        from prospects.models import ProspectPhone
+
+        prospect = model_class(*args, **kwargs)
+        prospect.refresh_derived()
+        prospect.save()
+        for number in phones:
+            ProspectPhone.objects.create(client=prospect.client, prospect=prospect, number=number, digits=number[1:])
+        return prospect

@@ -1,0 +1,637 @@
+"""OpsX benchmark: the prospect list, search, CSV import and CSV export on 1,000,000 prospects.
+
+    .venv/bin/python tests/bench/run.py              # the figures
+    .venv/bin/python tests/bench/run.py --explain    # and the EXPLAIN (ANALYZE, BUFFERS) plans
+
+Runs against the dedicated database `opsx_bench` (created, migrated and filled by
+generate.py when needed) and Redis db 14; nothing else is touched. The import bench
+writes into one client and restores it afterwards, so the run is repeatable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402  (this folder, next to this file)
+
+PAGE = 1000  # the deep page of the list bench
+IMPORT_ROWS = 100_000
+EXPORT_ROWS = 100_000
+LIST_CLIENT, IMPORT_CLIENT, EXPORT_CLIENT = 0, 1, 2  # indexes into the clients, by id
+
+TARGET_PAGE_MS = 25
+TARGET_SEARCH_MS = 30
+TARGET_IMPORT_S = 10
+TARGET_IMPORT_MB = 300
+TARGET_EXPORT_S = 5
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class PageResult:
+    label: str
+    times_ms: list[float]
+    queries: list[int]
+    sql_ms: list[float]
+    rows: int
+    target_ms: float
+    note: str = ""
+    sql: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times_ms)
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.times_ms, n=20, method="inclusive")[-1]
+
+
+@dataclass
+class JobResult:
+    label: str
+    wall_s: float
+    target: str
+    ok: bool
+    details: list[str]
+
+
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 1024 / 1024:,.1f} MB"
+
+
+def _maxrss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+def _bootstrap(media_root: str) -> None:
+    warnings.filterwarnings("ignore", message="No directory at")  # whitenoise, no collectstatic
+    generate.configure_environment(media_root)
+    generate.setup_django()
+    from django.conf import settings
+
+    # Production runs with DEBUG off (no query log, no template debug info). Set before the
+    # first request, so the template engine is built without debug.
+    settings.DEBUG = False
+
+
+def _clients():
+    from clients.models import Client
+
+    return list(Client.objects.order_by("id"))
+
+
+def _member(client):
+    from accounts.models import User
+
+    return User.objects.for_client(client).filter(role=User.Role.MEMBER).order_by("id").first()
+
+
+def _admin(client):
+    from accounts.models import User
+
+    return User.objects.for_client(client).filter(role=User.Role.ADMIN).order_by("id").first()
+
+
+# --- the list and search pages ------------------------------------------------------------
+
+_ROW_MARK = 'class="badge status-'
+_FIRST_ROW = re.compile(r'href="[^"]*/prospects/([0-9a-f-]{36})/"')
+
+
+def _measure_page(http, url: str, *, label: str, n: int, target_ms: float, note: str = ""):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):  # warm-up: template compile, caches, buffers
+        response = http.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    times, queries, sql_ms = [], [], []
+    captured: list[dict] = []
+    body = b""
+    for _ in range(n):
+        with CaptureQueriesContext(connection) as cq:
+            t0 = time.perf_counter()
+            response = http.get(url)
+            elapsed = time.perf_counter() - t0
+        assert response.status_code == 200, (url, response.status_code)
+        times.append(elapsed * 1000)
+        queries.append(len(cq.captured_queries))
+        sql_ms.append(sum(float(q["time"]) for q in cq.captured_queries) * 1000)
+        captured, body = cq.captured_queries, response.content
+    return PageResult(
+        label=label,
+        times_ms=times,
+        queries=queries,
+        sql_ms=sql_ms,
+        rows=body.decode().count(_ROW_MARK),
+        target_ms=target_ms,
+        note=note,
+        sql=[q["sql"] for q in captured],
+    ), body.decode()
+
+
+def _page_cursor(client, sort: str, page: int):
+    """The `after` cursor that opens page `page` (the last row of page - 1), and the public id
+    of the row the page must start with."""
+    from prospects.models import Prospect
+    from prospects.queries import PAGE_SIZE, SORTS, _encode_cursor
+
+    column, descending = SORTS[sort]
+    order = [f"-{column}", "-id"] if descending else [column, "id"]
+    offset = PAGE_SIZE * (page - 1)
+    (last_value, last_pk, _), (_, _, first_public_id) = Prospect.objects.for_client(
+        client
+    ).order_by(*order).values_list(column, "id", "public_id")[offset - 1 : offset + 1]
+    return _encode_cursor(last_value, last_pk), str(first_public_id)
+
+
+def bench_pages(client, n: int) -> list[PageResult]:
+    from urllib.parse import urlencode
+
+    from django.test import Client as HttpClient
+    from django.urls import reverse
+
+    from prospects.models import Prospect, ProspectPhone
+
+    member = _member(client)
+    http = HttpClient()
+    http.force_login(member)
+    base = reverse("prospects:list")
+    results = []
+
+    def run(label, params, target, note="", expect_first=None, expect_in=None):
+        url = f"{base}?{urlencode(params)}" if params else base
+        result, html = _measure_page(http, url, label=label, n=n, target_ms=target, note=note)
+        if expect_first is not None:
+            first = _FIRST_ROW.search(html, html.find("<tbody>"))
+            assert first and first.group(1) == expect_first, f"{label}: wrong first row"
+        if expect_in is not None:
+            assert f"/prospects/{expect_in}/\"" in html, f"{label}: expected prospect missing"
+        results.append(result)
+        return result
+
+    for sort, sort_label in (("name", "name"), ("-updated", "-updated")):
+        params = {} if sort == "name" else {"sort": sort}
+        run(f"list sort={sort_label}, page 1", params, TARGET_PAGE_MS)
+        cursor, first = _page_cursor(client, sort, PAGE)
+        run(
+            f"list sort={sort_label}, page {PAGE:,}",
+            {**params, "after": cursor},
+            TARGET_PAGE_MS,
+            expect_first=first,
+        )
+
+    # search terms taken from the data
+    scoped = Prospect.objects.for_client(client)
+    name_q = generate.FIRST_NAMES[0][:4]
+    matches = scoped.filter(search_text__contains=name_q.lower()).count()
+    run(f"search name “{name_q}”", {"q": name_q}, TARGET_SEARCH_MS, note=f"{matches:,} match")
+
+    public_id, email = (
+        scoped.exclude(email="").order_by("id").values_list("public_id", "email")[5000]
+    )
+    email_q = email.split("@")[0] + "@"
+    run(f"search email “{email_q}”", {"q": email_q}, TARGET_SEARCH_MS, expect_in=public_id)
+
+    digits, prospect_id = (
+        ProspectPhone.objects.for_client(client).order_by("id").values_list("digits", "prospect")[
+            5000
+        ]
+    )
+    phone_q = digits[5:10]
+    phone_matches = (
+        ProspectPhone.objects.for_client(client).filter(digits__contains=phone_q).count()
+    )
+    run(
+        f"search phone “{phone_q}”",
+        {"q": phone_q},
+        TARGET_SEARCH_MS,
+        note=f"{phone_matches:,} match",
+        expect_in=scoped.get(pk=prospect_id).public_id,
+    )
+    run("search, no match “qxzv” (extra)", {"q": "qxzv"}, TARGET_SEARCH_MS, note="0 match")
+    return results
+
+
+def _main_query(result: PageResult) -> str:
+    for sql in result.sql:
+        if 'FROM "prospects_prospect"' in sql and "LIMIT 26" in sql:
+            return sql
+    raise LookupError(f"no list query captured for {result.label}")
+
+
+def print_explains(results: list[PageResult]) -> None:
+    from django.db import connection
+
+    for result in results:
+        sql = _main_query(result)
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            plan = "\n".join(row[0] for row in cur.fetchall())
+        print(f"\n=== EXPLAIN (ANALYZE, BUFFERS): {result.label}\n{sql}\n\n{plan}")
+
+
+# --- CSV import --------------------------------------------------------------------------
+
+IMPORT_HEADER = ["Name", "Company", "Email", "Mobile", "City", "State", "Status", "Tags",
+                 "Assigned To", "Notes"]  # fmt: skip
+IMPORT_MAPPING = {
+    "Name": "name", "Company": "organisation", "Email": "email", "Mobile": "phones",
+    "City": "city", "State": "state", "Status": "status", "Tags": "tags", "Assigned To": "owner",
+    "Notes": "notes",
+}  # fmt: skip
+
+
+def _phone_text(number: str, k: int) -> str:
+    """The same E.164 number written the ways people type it."""
+    national = number[3:]
+    style = k % 4
+    if style == 0:
+        return f"+91 {national[:5]} {national[5:]}"
+    if style == 1:
+        return national
+    if style == 2:
+        return f"+91-{national[:5]}-{national[5:]}"
+    return f"0{national}"
+
+
+def write_import_csv(path: Path, client, rows: int = IMPORT_ROWS) -> tuple[list[int], dict]:
+    """A realistic upload: 10% duplicates of existing prospects by email (other case, a new
+    phone), 5% invalid rows, 1% duplicates of an earlier row of the file, the rest new.
+    Returns the ids of the existing prospects it duplicates and the expected counts."""
+    from accounts.models import User
+    from prospects.models import Prospect
+
+    rng = random.Random(generate.SEED + 1)
+    existing = list(
+        Prospect.objects.for_client(client)
+        .exclude(email="")
+        .order_by("id")
+        .values_list("id", "name", "email")
+    )
+    n_dup, n_bad, n_repeat = rows // 10, rows // 20, rows // 100
+    dups = rng.sample(existing, n_dup)
+    owners = list(User.objects.for_client(client).active().values_list("email", flat=True))
+    kinds = ["dup"] * n_dup + ["bad"] * n_bad + ["repeat"] * n_repeat
+    kinds += ["new"] * (rows - len(kinds))
+    rng.shuffle(kinds)
+    bad_cells = [
+        (2, "someone@"),  # email
+        (3, "12345"),  # phone
+        (6, "maybe later"),  # status
+        (0, ""),  # name
+        (8, "nobody@elsewhere.example"),  # owner
+    ]
+    new_rows: list[list[str]] = []
+    dup_iter = iter(dups)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(IMPORT_HEADER)
+        for k, kind in enumerate(kinds):
+            first, last = rng.choice(generate.FIRST_NAMES), rng.choice(generate.LAST_NAMES)
+            city, state, *_ = rng.choice(generate.CITIES)
+            row = [
+                f"{first} {last}",
+                f"{rng.choice(generate.ORG_WORDS)} {rng.choice(generate.ORG_SUFFIXES)}"
+                if rng.random() < 0.7
+                else "",
+                f"{generate._ascii(first)}.{generate._ascii(last)}.n{k}@example.net",
+                _phone_text(generate.phone_number(k + 1, "96"), k),
+                city,
+                state,
+                rng.choice(["", "New", "contacted", "Interested", "customer"]),
+                ", ".join(rng.sample(generate.TAGS, rng.randint(0, 2))),
+                rng.choice(owners).upper() if rng.random() < 0.3 else "",
+                rng.choice(generate.NOTES) if rng.random() < 0.05 else "",
+            ]
+            if kind == "dup":
+                _, name, email = next(dup_iter)
+                row[0], row[2] = name, email.upper() if k % 2 else email.title()
+                row[3] = _phone_text(generate.phone_number(k + 1, "90"), k)
+                row[6], row[7] = "Interested", "imported, q4"
+            elif kind == "bad":
+                column, value = bad_cells[k % len(bad_cells)]
+                row[column] = value
+            elif kind == "repeat" and new_rows:
+                earlier = rng.choice(new_rows)
+                row[0], row[2] = earlier[0], earlier[2]
+            else:
+                new_rows.append(row)
+            writer.writerow(row)
+    expected = {"duplicates": n_dup, "invalid": n_bad, "repeats": n_repeat}
+    return [d[0] for d in dups], expected
+
+
+def _run_child(kind: str, *args: str, media_root: str) -> dict:
+    env = {**os.environ, "OPSX_BENCH_MEDIA_ROOT": media_root}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise RuntimeError(f"the {kind} child failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bench_import(client, workdir: Path, media_root: str) -> list[JobResult]:
+    path = workdir / "import.csv"
+    dup_ids, expected = write_import_csv(path, client)
+    size = path.stat().st_size
+    runs = {}
+    try:
+        for mode in ("time", "tracemalloc"):
+            generate.snapshot_prospects(dup_ids)
+            runs[mode] = _run_child("import", str(client.pk), str(path), mode, media_root=media_root)
+            t0 = time.perf_counter()
+            generate.restore_baseline()
+            runs[mode]["cleanup_s"] = time.perf_counter() - t0
+    finally:
+        generate.restore_baseline()
+    timed, traced = runs["time"], runs["tracemalloc"]
+    for run in (timed, traced):
+        if run["status"] != "done":
+            raise RuntimeError(f"import ended {run['status']}: {run['failure_reason']}")
+    rss_peak = max(timed["maxrss_after"], traced["maxrss_after"])
+    ok_time = timed["wall_s"] < TARGET_IMPORT_S
+    ok_mem = rss_peak < TARGET_IMPORT_MB * 1024 * 1024
+    counts = timed["counts"]
+    return [
+        JobResult(
+            label=f"CSV import {IMPORT_ROWS:,} rows (import_run)",
+            wall_s=timed["wall_s"],
+            target=f"< {TARGET_IMPORT_S} s, < {TARGET_IMPORT_MB} MB",
+            ok=ok_time and ok_mem,
+            details=[
+                f"file {_mb(size)}: {expected['duplicates']:,} duplicates of existing prospects"
+                f" (by email), {expected['invalid']:,} invalid rows,"
+                f" {expected['repeats']:,} repeats of an earlier row, the rest new",
+                f"created {counts['created']:,}, updated {counts['updated']:,},"
+                f" skipped {counts['skipped']:,}, errors {counts['errors']:,}",
+                f"time: import_run {timed['wall_s']:.2f} s"
+                f" ({IMPORT_ROWS / timed['wall_s']:,.0f} rows/s)"
+                f" [{'PASS' if ok_time else 'OVER'}]; before it import_upload"
+                f" (check, count, store) {timed['upload_s']:.2f} s",
+                f"memory: worker process peak RSS {_mb(rss_peak)}"
+                f" (RSS before import_run {_mb(timed['maxrss_before'])}, growth"
+                f" {_mb(timed['maxrss_after'] - timed['maxrss_before'])})"
+                f" [{'PASS' if ok_mem else 'OVER'}]",
+                f"memory: tracemalloc peak of Python allocations in import_run"
+                f" {_mb(traced['tracemalloc_peak'])} (separate run; tracemalloc made it take"
+                f" {traced['wall_s']:.1f} s)",
+                f"clean-up after each run (restore + VACUUM ANALYZE) {timed['cleanup_s']:.1f} s",
+            ],
+        )
+    ]
+
+
+def child_import(client_id: int, csv_path: str, mode: str) -> dict:
+    from unittest import mock
+
+    from django.core.files.uploadedfile import UploadedFile
+
+    from clients.models import Client
+    from prospects import importing
+    from prospects.models import ImportJob
+
+    client = Client.objects.get(pk=client_id)
+    actor = _admin(client)
+    t0 = time.perf_counter()
+    with open(csv_path, "rb") as fh:
+        upload = UploadedFile(
+            fh, name="bench-import.csv", content_type="text/csv", size=os.path.getsize(csv_path)
+        )
+        job = importing.import_upload(client=client, actor=actor, upload=upload)
+    upload_s = time.perf_counter() - t0
+    # This process is the worker: import_start's on-commit enqueue is dropped and import_run
+    # is called directly below, as the Celery task would.
+    with mock.patch.object(importing, "_enqueue", lambda job_id: None):
+        importing.import_start(job=job, actor=actor, mapping=IMPORT_MAPPING, on_duplicate="update")
+    maxrss_before = _maxrss_bytes()
+    if mode == "tracemalloc":
+        tracemalloc.start()
+    t0 = time.perf_counter()
+    importing.import_run(job.pk)
+    wall = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] if mode == "tracemalloc" else 0
+    tracemalloc.stop()
+    job = ImportJob.objects.get(pk=job.pk)
+    return {
+        "wall_s": wall,
+        "upload_s": upload_s,
+        "tracemalloc_peak": peak,
+        "maxrss_before": maxrss_before,
+        "maxrss_after": _maxrss_bytes(),
+        "status": job.status,
+        "failure_reason": job.failure_reason,
+        "counts": {
+            "created": job.created_count,
+            "updated": job.updated_count,
+            "skipped": job.skipped_count,
+            "errors": job.error_count,
+            "processed": job.processed_rows,
+        },
+    }
+
+
+# --- CSV export --------------------------------------------------------------------------
+
+
+def bench_export(client, media_root: str) -> list[JobResult]:
+    timed = _run_child("export", str(client.pk), "time", media_root=media_root)
+    traced = _run_child("export", str(client.pk), "tracemalloc", media_root=media_root)
+    if timed["rows"] != EXPORT_ROWS:
+        raise RuntimeError(f"the export wrote {timed['rows']:,} rows, not {EXPORT_ROWS:,}")
+    early, late = traced["peak_first_10pct"], traced["peak_rest"]
+    flat = late <= early * 1.25 + 2 * 1024 * 1024
+    ok_time = timed["wall_s"] < TARGET_EXPORT_S
+    return [
+        JobResult(
+            label=f"CSV export {EXPORT_ROWS:,} rows (export_rows)",
+            wall_s=timed["wall_s"],
+            target=f"< {TARGET_EXPORT_S} s, flat memory",
+            ok=ok_time and flat,
+            details=[
+                f"{_mb(timed['bytes'])} of CSV, {EXPORT_ROWS / timed['wall_s']:,.0f} rows/s"
+                f" [{'PASS' if ok_time else 'OVER'}]",
+                f"memory: tracemalloc peak over the first 10% of rows {_mb(early)}, over the"
+                f" other 90% {_mb(late)} [{'flat, PASS' if flat else 'GROWS, OVER'}];"
+                f" process peak RSS {_mb(timed['maxrss_after'])}"
+                f" (before {_mb(timed['maxrss_before'])})",
+            ],
+        )
+    ]
+
+
+def child_export(client_id: int, mode: str) -> dict:
+    from clients.models import Client
+    from prospects.exporting import export_rows
+    from prospects.models import Prospect
+    from prospects.services import custom_field_definitions
+
+    client = Client.objects.get(pk=client_id)
+    qs = Prospect.objects.for_client(client)  # a client of exactly 100,000 prospects
+    definitions = custom_field_definitions(client)
+    maxrss_before = _maxrss_bytes()
+    if mode == "tracemalloc":
+        tracemalloc.start()
+    n_bytes = lines = 0
+    peak_first = None
+    t0 = time.perf_counter()
+    for chunk in export_rows(qs, definitions):
+        n_bytes += len(chunk.encode())
+        lines += chunk.count("\r\n")
+        if mode == "tracemalloc" and peak_first is None and lines > EXPORT_ROWS // 10:
+            peak_first = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+    wall = time.perf_counter() - t0
+    peak_rest = tracemalloc.get_traced_memory()[1] if mode == "tracemalloc" else 0
+    tracemalloc.stop()
+    return {
+        "wall_s": wall,
+        "bytes": n_bytes,
+        "rows": lines - 1,
+        "peak_first_10pct": peak_first or 0,
+        "peak_rest": peak_rest,
+        "maxrss_before": maxrss_before,
+        "maxrss_after": _maxrss_bytes(),
+    }
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def print_report(meta: dict, pages: list[PageResult], jobs: list[JobResult], elapsed: float):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        version = cur.fetchone()[0]
+    print()
+    print(
+        f"OpsX benchmark — database {generate.BENCH_DB}: {meta['clients']} clients,"
+        f" {meta['prospects']:,} prospects, {meta['phones']:,} phones, {meta['visits']:,} visits;"
+        f" PostgreSQL {version}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"Pages: signed-in member of one client ({meta['prospects'] // meta['clients']:,}"
+        f" prospects), {len(pages[0].times_ms)} timed requests each after 3 warm-up;"
+        " time = django.test.Client.get(), DEBUG off"
+    )
+    header = (
+        f"{'measure':<34} {'median':>9} {'p95':>9} {'SQL med':>9} {'queries':>7}"
+        f" {'rows':>5} {'target':>9}  result"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    first_counts = {}
+    for r in pages:
+        counts = sorted(set(r.queries))
+        count_text = "/".join(map(str, counts))
+        ok = r.median < r.target_ms
+        extra = []
+        if r.label.startswith("list"):
+            sort = r.label.split(",")[0]
+            if sort in first_counts:
+                same = first_counts[sort] == counts
+                ok = ok and same
+                extra.append("same queries as page 1" if same else "MORE QUERIES than page 1")
+            else:
+                first_counts[sort] = counts
+        if r.note:
+            extra.append(r.note)
+        print(
+            f"{r.label:<34} {r.median:>6.1f} ms {r.p95:>6.1f} ms {statistics.median(r.sql_ms):>6.1f} ms"
+            f" {count_text:>7} {r.rows:>5} {'< ' + str(r.target_ms) + ' ms':>9}"
+            f"  {'PASS' if ok else 'OVER'}{'  (' + '; '.join(extra) + ')' if extra else ''}"
+        )
+    for job in jobs:
+        print()
+        print(
+            f"{job.label:<40} {job.wall_s:>6.2f} s   target {job.target:<22}"
+            f" {'PASS' if job.ok else 'OVER'}"
+        )
+        for line in job.details:
+            print(f"    {line}")
+    print()
+    print(f"total bench time {elapsed:.0f} s")
+
+
+# --- entry points --------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the data set first")
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        _bootstrap(os.environ["OPSX_BENCH_MEDIA_ROOT"])
+        kind, *rest = args.child
+        if kind == "import":
+            result = child_import(int(rest[0]), rest[1], rest[2])
+        else:
+            result = child_export(int(rest[0]), rest[1])
+        print(json.dumps(result))
+        return
+
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="opsx-bench-"))
+    media_root = str(workdir / "media")
+    try:
+        generate.configure_environment(media_root)
+        if generate.ensure_database():
+            print(f"created database {generate.BENCH_DB}")
+        _bootstrap(media_root)
+        meta = generate.ensure(force=args.regenerate)
+        clients = _clients()
+        print("benchmarking pages…", flush=True)
+        pages = bench_pages(clients[LIST_CLIENT], args.requests)
+        jobs = []
+        if not args.skip_import:
+            print("benchmarking the CSV import (two runs, each restored)…", flush=True)
+            jobs += bench_import(clients[IMPORT_CLIENT], workdir, media_root)
+        if not args.skip_export:
+            print("benchmarking the CSV export…", flush=True)
+            jobs += bench_export(clients[EXPORT_CLIENT], media_root)
+        print_report(meta, pages, jobs, time.perf_counter() - started)
+        if args.explain:
+            print_explains([p for p in pages])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, never a browser that
+Playwright downloads) against pytest-django's live server, with a real Celery worker where a
+page waits on a background job.
+
+The browser lives for one test only. While Playwright's sync API runs, Django sees an event
+loop in this thread: the ORM is allowed (DJANGO_ALLOW_ASYNC_UNSAFE) for that test only, and the
+database connections it opens meanwhile are kept apart from the usual ones (asgiref's
+thread-critical Local), so the fixture closes them before the loop stops; left open they
+would keep the test database from being dropped at the end of the run.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection, connections
+
+from opsx.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass
+class BrowserErrors:
+    """What went wrong in the page: console errors (CSP refusals appear there) and uncaught
+    exceptions."""
+
+    console: list[str] = field(default_factory=list)
+    page: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.console or self.page)
+
+
+@pytest.fixture
+def browser_errors() -> BrowserErrors:
+    return BrowserErrors()
+
+
+@pytest.fixture
+def page(live_server, monkeypatch, browser_errors):
+    """A fresh headless Chromium page whose relative URLs go to the live server."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian's Chromium is not installed at {CHROMIUM} "
+            "(apt-get install chromium; .ci/run installs it)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(30_000)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                browser_errors.console.append(message.text) if message.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda error: browser_errors.page.append(str(error)))
+        try:
+            yield page
+        finally:
+            connections.close_all()  # those opened while the loop ran (see above)
+            context.close()
+            browser.close()
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def import_worker(transactional_db, settings, tmp_path):
+    """A real Celery worker process fed through Redis, on the live test database, committing
+    imports 100 rows at a time so that their progress can be watched. Uploaded files go to a
+    media folder of this test, shared by the live server and the worker."""
+    media = tmp_path / "media"
+    media.mkdir()
+    settings.MEDIA_ROOT = media
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
+            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "MEDIA_ROOT": str(media),
+        "IMPORT_BATCH_SIZE": "100",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    celery_app.control.purge()  # nothing left over from an earlier run
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:  # a file, not a pipe nobody reads, which could fill and block
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "opsx",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    worker = Worker(process, log)
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in worker.output():
+            assert process.poll() is None, f"the worker stopped:\n{worker.output()}"
+            assert time.monotonic() < deadline, f"the worker is not ready:\n{worker.output()}"
+            time.sleep(0.2)
+        celery_app.conf.task_always_eager = False  # the web side queues; the worker runs
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

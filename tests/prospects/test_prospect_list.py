@@ -1,0 +1,164 @@
+"""The prospect list: search, filters, sorting, keyset pages, bulk actions, constant queries."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from prospects.models import CustomField, Prospect, ProspectEvent
+from tests.factories import ProspectFactory, UserFactory
+
+
+def _names(response) -> list[str]:
+    return re.findall(r'<a href="/app/prospects/[0-9a-f-]{36}/">([^<]+)</a>', response.content.decode())
+
+
+@pytest.fixture
+def crowd(personas):
+    a = personas.client_a
+    return {
+        "ravi": ProspectFactory(client=a, name="Ravi Kumar", organisation="Sunrise Traders", email="ravi@sunrise.example", phones=["+919876543210"], status="interested", owner=personas.bob, tags=["vip"]),
+        "anita": ProspectFactory(client=a, name="Anita Desai", organisation="Lotus Foods", email="anita@lotus.example", phones=["+442079460958"], status="new", owner=personas.alice, custom={"region": "North"}),
+        "zed": ProspectFactory(client=a, name="zed Brown", organisation="", email="zed@brown.example", status="customer"),
+        "other": ProspectFactory(client=personas.client_b, name="Ravi Other", email="ravi@other.example", phones=["+919876543211"]),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("ravi", ["Ravi Kumar"]),
+        ("KUM", ["Ravi Kumar"]),
+        ("lotus", ["Anita Desai"]),
+        ("anita@lot", ["Anita Desai"]),
+        ("98765", ["Ravi Kumar"]),
+        ("+91 98765 43210", ["Ravi Kumar"]),
+        ("7946-0958", ["Anita Desai"]),
+        ("z", ["zed Brown"]),
+        ("nobody", []),
+    ],
+)
+def test_search_by_name_organisation_email_or_any_part_of_a_phone(client, personas, crowd, q, expected):
+    client.force_login(personas.bob)
+    assert _names(client.get(reverse("prospects:list"), {"q": q})) == expected
+
+
+@pytest.mark.django_db
+def test_filters_by_status_owner_tag_and_custom_field(client, personas, crowd):
+    CustomField.objects.create(client=personas.client_a, key="region", label="Region", kind="text")
+    client.force_login(personas.bob)
+    url = reverse("prospects:list")
+    assert _names(client.get(url, {"status": "customer"})) == ["zed Brown"]
+    assert _names(client.get(url, {"owner": "me"})) == ["Ravi Kumar"]
+    assert _names(client.get(url, {"owner": str(personas.alice.public_id)})) == ["Anita Desai"]
+    assert _names(client.get(url, {"owner": "none"})) == ["zed Brown"]
+    assert _names(client.get(url, {"tag": "VIP"})) == ["Ravi Kumar"]
+    assert _names(client.get(url, {"custom_key": "region", "custom_value": "North"})) == ["Anita Desai"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"status": "won"}, "Unknown status"),
+        ({"sort": "password"}, "Unknown sort order"),
+        ({"after": "not-a-cursor"}, "page link is broken"),
+        ({"after": "W10"}, "page link is broken"),
+        ({"custom_key": "nope", "custom_value": "x"}, "Unknown custom field"),
+        ({"owner": "not-a-uuid"}, ""),
+    ],
+)
+def test_a_bad_query_string_shows_a_message_not_an_error(client, personas, crowd, params, message):
+    client.force_login(personas.bob)
+    response = client.get(reverse("prospects:list"), params)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_sorting(client, personas, crowd):
+    client.force_login(personas.bob)
+    url = reverse("prospects:list")
+    assert _names(client.get(url)) == ["Anita Desai", "Ravi Kumar", "zed Brown"]  # case-insensitive
+    assert _names(client.get(url, {"sort": "-name"})) == ["zed Brown", "Ravi Kumar", "Anita Desai"]
+    assert _names(client.get(url, {"sort": "created"})) == ["Ravi Kumar", "Anita Desai", "zed Brown"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["name", "-name", "-updated", "created"])
+def test_keyset_pages_walk_every_row_once_forwards_and_back(client, personas, sort):
+    for i in range(60):
+        ProspectFactory(client=personas.client_a, name=f"Person {i % 7:02d}")  # ties on name
+    client.force_login(personas.bob)
+    url, seen, pages, params = reverse("prospects:list"), [], [], {"sort": sort}
+    while True:
+        response = client.get(url, params)
+        html = response.content.decode()
+        ids = re.findall(r'name="selected" value="([0-9a-f-]{36})"', html) or re.findall(r'/app/prospects/([0-9a-f-]{36})/"', html)
+        pages.append(ids)
+        seen += ids
+        nxt = re.search(r'href="\?[^"]*after=([\w-]+)"', html)
+        if not nxt:
+            break
+        params = {"sort": sort, "after": nxt.group(1)}
+    assert len(seen) == 60 == len(set(seen))
+    assert [len(p) for p in pages] == [25, 25, 10]
+    prev = re.search(r'href="\?[^"]*before=([\w-]+)"', html).group(1)
+    back = client.get(url, {"sort": sort, "before": prev}).content.decode()
+    assert re.findall(r'/app/prospects/([0-9a-f-]{36})/"', back) == pages[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_list_runs_a_constant_number_of_queries(client, personas, django_assert_max_num_queries, rows):
+    CustomField.objects.create(client=personas.client_a, key="region", label="Region", kind="text")
+    owners = UserFactory.create_batch(3, client=personas.client_a)
+    for i in range(rows):
+        ProspectFactory(client=personas.client_a, owner=owners[i % 3], phones=[f"+9198765{i:05d}"])
+    client.force_login(personas.alice)
+    client.get(reverse("dashboard"))
+    # user+client, savepoint, page of prospects with owners, their phones, custom fields,
+    # users for the owner filter and bulk assign (twice: filter and form), release
+    with django_assert_max_num_queries(9):
+        response = client.get(reverse("prospects:list"), {"q": "", "sort": "-updated"})
+    assert len(_names(response)) == min(rows, 25)
+    with django_assert_max_num_queries(9):
+        client.get(reverse("prospects:list"), {"q": "98765"})
+
+
+@pytest.mark.django_db
+def test_an_admin_assigns_and_changes_status_in_bulk(client, personas, crowd):
+    client.force_login(personas.alice)
+    ids = [str(crowd["ravi"].public_id), str(crowd["zed"].public_id)]
+    response = client.post(reverse("prospects:bulk"), {"action": "assign", "owner": personas.alice.pk, "selected": ids}, follow=True)
+    assert "2 prospect(s) updated" in response.content.decode()
+    assert set(Prospect.objects.filter(owner=personas.alice).values_list("name", flat=True)) == {"Ravi Kumar", "zed Brown", "Anita Desai"}
+    client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": ids})
+    assert set(Prospect.objects.filter(status="lost").values_list("name", flat=True)) == {"Ravi Kumar", "zed Brown"}
+    assert ProspectEvent.objects.filter(kind="status", prospect=crowd["ravi"]).get().text == "Interested → Lost"
+
+
+@pytest.mark.django_db
+def test_bulk_actions_refuse_another_clients_prospects_and_change_nothing(client, personas, crowd):
+    client.force_login(personas.alice)
+    ids = [str(crowd["ravi"].public_id), str(crowd["other"].public_id)]
+    response = client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": ids}, follow=True)
+    assert "do not exist" in response.content.decode()
+    assert not Prospect.objects.filter(status="lost").exists()
+
+
+@pytest.mark.django_db
+def test_bulk_actions_are_for_admins(client, personas, crowd):
+    client.force_login(personas.bob)
+    response = client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": [str(crowd["ravi"].public_id)]})
+    assert response.status_code == 403
+    assert not Prospect.objects.filter(status="lost").exists()
+
+
+@pytest.mark.django_db
+def test_bulk_with_nothing_selected_or_garbage_ids_says_so(client, personas, crowd):
+    client.force_login(personas.alice)
+    for data in ({"action": "status", "status": "lost"}, {"action": "status", "status": "lost", "selected": ["x"]}):
+        response = client.post(reverse("prospects:bulk"), data, follow=True)
+        assert "Select prospects" in response.content.decode()

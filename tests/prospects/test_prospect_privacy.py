@@ -1,0 +1,62 @@
+"""The client's own privacy duties: everything about one prospect, and erasing it."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from clients.models import Client
+from prospects import files, services
+from prospects.models import Prospect, ProspectEvent, ProspectPhone, StoredFile, Visit
+from tests.factories import ProspectFactory
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture
+def ravi(personas):
+    prospect = ProspectFactory(client=personas.client_a, name="Ravi Kumar", email="ravi@x.example", phones=["+919876543210"])
+    visit = services.visit_plan(prospect=prospect, actor=personas.bob, user=personas.bob, scheduled_at=None)
+    services.visit_complete(visit=visit, actor=personas.bob, outcome="order", report="Ordered tea", answers={})
+    services.prospect_add_note(prospect=prospect, actor=personas.bob, text="Prefers mornings")
+    files.file_store(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("quote.pdf", PDF), prospect=prospect)
+    return prospect
+
+
+@pytest.mark.django_db
+def test_an_admin_downloads_everything_held_about_a_prospect(client, personas, ravi):
+    client.force_login(personas.alice)
+    response = client.get(reverse("prospects:data_export", args=[ravi.public_id]))
+    assert response["Content-Disposition"].startswith("attachment")
+    data = json.loads(response.content)
+    assert data["prospect"]["name"] == "Ravi Kumar" and data["phones"] == ["+919876543210"]
+    assert data["visits"][0]["report"] == "Ordered tea"
+    assert any(e["text"] == "Prefers mornings" for e in data["timeline"])
+    assert data["files"][0]["name"] == "quote.pdf"
+
+
+@pytest.mark.django_db
+def test_members_cannot_export_or_erase(client, personas, ravi):
+    client.force_login(personas.bob)
+    assert client.get(reverse("prospects:data_export", args=[ravi.public_id])).status_code == 403
+    assert client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "Ravi Kumar"}).status_code == 403
+    assert Prospect.objects.filter(pk=ravi.pk).exists()
+
+
+@pytest.mark.django_db
+def test_erasing_needs_the_name_typed_and_removes_everything_attached(client, personas, ravi, django_capture_on_commit_callbacks):
+    stored = StoredFile.objects.get()
+    storage, blob = stored.blob.storage, stored.blob.name
+    client.force_login(personas.alice)
+    response = client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "ravi"}, follow=True)
+    assert "Type the prospect" in response.content.decode()
+    assert Prospect.objects.filter(pk=ravi.pk).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "Ravi Kumar"}, follow=True)
+    assert "was erased with 1 visit(s) and 1 file(s)" in response.content.decode()
+    for model in (Prospect, ProspectPhone, Visit, ProspectEvent, StoredFile):
+        assert not model.objects.exists(), model
+    assert not storage.exists(blob)
+    assert Client.objects.get(pk=personas.client_a.pk).storage_bytes == 0
