@@ -74,5 +74,7 @@ class ProspectFactory(factory.django.DjangoModelFactory):
         prospect.refresh_derived()
         prospect.save()
         for number in phones:
-            ProspectPhone.objects.create(client=prospect.client, prospect=prospect, number=number, digits=number[1:])
+            ProspectPhone.objects.create(
+                client=prospect.client, prospect=prospect, number=number, digits=number[1:]
+            )
         return prospect

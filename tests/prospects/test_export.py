@@ -22,7 +22,14 @@ def _export(client, **params):
 @pytest.mark.django_db
 def test_the_export_is_the_filtered_list_with_phones_tags_and_custom_fields(client, personas):
     CustomField.objects.create(client=personas.client_a, key="region", label="Region", kind="text")
-    ProspectFactory(client=personas.client_a, name="Ravi", status="customer", phones=["+919876543210", "+442079460958"], tags=["vip", "north"], custom={"region": "North"})
+    ProspectFactory(
+        client=personas.client_a,
+        name="Ravi",
+        status="customer",
+        phones=["+919876543210", "+442079460958"],
+        tags=["vip", "north"],
+        custom={"region": "North"},
+    )
     ProspectFactory(client=personas.client_a, name="Anita", status="new")
     client.force_login(personas.bob)
     [row] = _export(client, status="customer")
@@ -33,7 +40,13 @@ def test_the_export_is_the_filtered_list_with_phones_tags_and_custom_fields(clie
 
 @pytest.mark.django_db
 def test_formulas_are_escaped_in_the_export(client, personas):
-    ProspectFactory(client=personas.client_a, name="=cmd|' /C calc'!A0", organisation="@SUM(A1:A9)", notes="+cmd", source="-2+3")
+    ProspectFactory(
+        client=personas.client_a,
+        name="=cmd|' /C calc'!A0",
+        organisation="@SUM(A1:A9)",
+        notes="+cmd",
+        source="-2+3",
+    )
     client.force_login(personas.bob)
     [row] = _export(client)
     assert row["name"] == "'=cmd|' /C calc'!A0"
@@ -42,13 +55,24 @@ def test_formulas_are_escaped_in_the_export(client, personas):
     assert row["source"] == "-2+3"  # plain arithmetic on numbers stays
 
 
-@pytest.mark.parametrize(("value", "expected"), [("=1+1", "'=1+1"), ("\t=x", "'\t=x"), ("+91 98765 43210", "+91 98765 43210"), (None, ""), (12, "12")])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("\t=x", "'\t=x"),
+        ("+91 98765 43210", "+91 98765 43210"),
+        (None, ""),
+        (12, "12"),
+    ],
+)
 def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
 
 @pytest.mark.django_db
-def test_the_export_reads_in_chunks_so_queries_grow_with_chunks_not_rows(client, personas, django_assert_max_num_queries, monkeypatch):
+def test_the_export_reads_in_chunks_so_queries_grow_with_chunks_not_rows(
+    client, personas, django_assert_max_num_queries, monkeypatch
+):
     from prospects import exporting
 
     monkeypatch.setattr(exporting, "CHUNK", 10)

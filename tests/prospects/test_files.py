@@ -36,16 +36,28 @@ def signed_in(client, personas):
 
 
 def _upload_to_library(client, name, content, follow=True):
-    return client.post(reverse("prospects:library_upload_root"), {"file": _file(name, content)}, follow=follow)
+    return client.post(
+        reverse("prospects:library_upload_root"), {"file": _file(name, content)}, follow=follow
+    )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("name", "content", "mime"),
-    [("photo.png", PNG, "image/png"), ("offer.pdf", PDF, "application/pdf"), ("notes.txt", "café ☕\n".encode(), "text/plain"),
-     ("letter.docx", _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document")],
+    [
+        ("photo.png", PNG, "image/png"),
+        ("offer.pdf", PDF, "application/pdf"),
+        ("notes.txt", "café ☕\n".encode(), "text/plain"),
+        (
+            "letter.docx",
+            _docx(),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+    ],
 )
-def test_allowed_files_are_stored_under_a_random_name_and_counted(signed_in, personas, name, content, mime):
+def test_allowed_files_are_stored_under_a_random_name_and_counted(
+    signed_in, personas, name, content, mime
+):
     response = _upload_to_library(signed_in, name, content)
     assert f"{name} uploaded" in response.content.decode()
     stored = StoredFile.objects.get()
@@ -67,7 +79,9 @@ def test_allowed_files_are_stored_under_a_random_name_and_counted(signed_in, per
         ("empty.pdf", b"", "is empty"),
     ],
 )
-def test_files_whose_content_is_not_allowed_or_does_not_match_their_name_are_refused(signed_in, name, content, message):
+def test_files_whose_content_is_not_allowed_or_does_not_match_their_name_are_refused(
+    signed_in, name, content, message
+):
     response = _upload_to_library(signed_in, name, content)
     assert message in response.content.decode()
     assert not StoredFile.objects.exists()
@@ -87,7 +101,10 @@ def test_a_download_is_an_attachment_with_nosniff_and_the_original_name(signed_i
     stored = StoredFile.objects.get()
     response = signed_in.get(reverse("prospects:file", args=[stored.public_id]))
     assert response.status_code == 200
-    assert response["Content-Disposition"].startswith("attachment") and "photo.png" in response["Content-Disposition"]
+    assert (
+        response["Content-Disposition"].startswith("attachment")
+        and "photo.png" in response["Content-Disposition"]
+    )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Type"] == "image/png"
     assert b"".join(response.streaming_content) == PNG
@@ -111,14 +128,18 @@ def test_a_file_name_with_a_path_is_reduced_to_its_name(signed_in):
 
 
 @pytest.mark.django_db
-def test_nested_folders_and_deleting_a_folder_removes_its_files_and_bytes(client, personas, django_capture_on_commit_callbacks):
+def test_nested_folders_and_deleting_a_folder_removes_its_files_and_bytes(
+    client, personas, django_capture_on_commit_callbacks
+):
     client.force_login(personas.alice)
     client.post(reverse("prospects:folder_create_root"), {"name": "Contracts"})
     top = Folder.objects.get(name="Contracts")
     client.post(reverse("prospects:folder_create", args=[top.public_id]), {"name": "2026"})
     sub = Folder.objects.get(name="2026")
     assert sub.parent == top
-    client.post(reverse("prospects:library_upload", args=[sub.public_id]), {"file": _file("a.pdf", PDF)})
+    client.post(
+        reverse("prospects:library_upload", args=[sub.public_id]), {"file": _file("a.pdf", PDF)}
+    )
     stored = StoredFile.objects.get()
     storage, blob_name = stored.blob.storage, stored.blob.name
     page = client.get(reverse("prospects:folder", args=[sub.public_id])).content.decode()
@@ -132,7 +153,10 @@ def test_nested_folders_and_deleting_a_folder_removes_its_files_and_bytes(client
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "message"), [("", "Give the folder a name"), ("a/b", "no “/”"), ("Contracts", "already a folder")])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "Give the folder a name"), ("a/b", "no “/”"), ("Contracts", "already a folder")],
+)
 def test_bad_folder_names_are_refused(signed_in, name, message):
     signed_in.post(reverse("prospects:folder_create_root"), {"name": "Contracts"})
     response = signed_in.post(reverse("prospects:folder_create_root"), {"name": name}, follow=True)
@@ -154,7 +178,9 @@ def test_a_member_deletes_only_their_own_files(client, personas):
 @pytest.mark.django_db
 def test_a_prospect_attachment_shows_on_its_timeline(signed_in, personas):
     prospect = ProspectFactory(client=personas.client_a)
-    signed_in.post(reverse("prospects:upload", args=[prospect.public_id]), {"file": _file("quote.pdf", PDF)})
+    signed_in.post(
+        reverse("prospects:upload", args=[prospect.public_id]), {"file": _file("quote.pdf", PDF)}
+    )
     page = signed_in.get(reverse("prospects:detail", args=[prospect.public_id])).content.decode()
     assert page.count("quote.pdf") >= 2  # in Files and in the timeline
 
@@ -167,7 +193,9 @@ def test_an_upload_without_a_file_says_so(signed_in):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [1, 30])
-def test_the_library_runs_a_constant_number_of_queries(signed_in, count, django_assert_max_num_queries):
+def test_the_library_runs_a_constant_number_of_queries(
+    signed_in, count, django_assert_max_num_queries
+):
     for i in range(count):
         _upload_to_library(signed_in, f"f{i}.pdf", PDF, follow=False)
         signed_in.post(reverse("prospects:folder_create_root"), {"name": f"folder {i}"})

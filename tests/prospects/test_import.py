@@ -49,7 +49,9 @@ def _run(client, content, mapping=None, on_duplicate="update", capture=None):
 
 
 @pytest.mark.django_db
-def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(signed_in, personas, django_capture_on_commit_callbacks):
+def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
+    signed_in, personas, django_capture_on_commit_callbacks
+):
     content = HEADER + (
         "Ravi Kumar,Ravi@Sunrise.example,098765 43210,Sunrise,interested,first\n"
         "No Email,,+44 20 7946 0958,,,\n"
@@ -63,7 +65,11 @@ def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(signed_in, 
     assert job.status == "done" and job.percent == 100
     assert (job.total_rows, job.processed_rows, job.created_count, job.error_count) == (7, 7, 2, 5)
     ravi = Prospect.objects.get(name="Ravi Kumar")
-    assert ravi.client == personas.client_a and ravi.email == "ravi@sunrise.example" and ravi.status == "interested"
+    assert (
+        ravi.client == personas.client_a
+        and ravi.email == "ravi@sunrise.example"
+        and ravi.status == "interested"
+    )
     assert list(ravi.phones.values_list("number", flat=True)) == ["+919876543210"]
     errors = dict(ImportRowError.objects.values_list("row_number", "reason"))
     assert set(errors) == {4, 5, 6, 7, 8}
@@ -77,37 +83,70 @@ def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(signed_in, 
     rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
     assert rows[0] == ["row", "reason"] and [r[0] for r in rows[1:]] == ["4", "5", "6", "7", "8"]
     progress = signed_in.get(reverse("prospects:import_progress", args=[job.public_id])).json()
-    assert progress | {"failure": ""} == progress and progress["percent"] == 100 and progress["errors"] == 5
+    assert (
+        progress | {"failure": ""} == progress
+        and progress["percent"] == 100
+        and progress["errors"] == 5
+    )
 
 
 @pytest.mark.django_db
 def test_the_mapping_page_previews_rows_and_guesses_columns(signed_in):
-    _upload(signed_in, "Full Name,E-mail,Mobile,Organization,Zip,Favourite colour\nRavi,r@x.example,+919876543210,Sunrise,560001,blue\n")
+    _upload(
+        signed_in,
+        "Full Name,E-mail,Mobile,Organization,Zip,Favourite colour\nRavi,r@x.example,+919876543210,Sunrise,560001,blue\n",
+    )
     job = ImportJob.objects.get()
-    assert job.mapping == {"Full Name": "name", "E-mail": "email", "Mobile": "phones", "Organization": "organisation", "Zip": "postal_code"}
+    assert job.mapping == {
+        "Full Name": "name",
+        "E-mail": "email",
+        "Mobile": "phones",
+        "Organization": "organisation",
+        "Zip": "postal_code",
+    }
     page = signed_in.get(reverse("prospects:import_map", args=[job.public_id])).content.decode()
     assert "Favourite colour" in page and "blue" in page  # unknown column shown, left on ignore
 
 
 @pytest.mark.django_db
-def test_the_last_mapping_is_remembered_for_the_next_file(signed_in, django_capture_on_commit_callbacks):
+def test_the_last_mapping_is_remembered_for_the_next_file(
+    signed_in, django_capture_on_commit_callbacks
+):
     content = "Kunde,Telefon\nRavi,+919876543210\n"
-    _run(signed_in, content, mapping={"Kunde": "name", "Telefon": "phones"}, capture=django_capture_on_commit_callbacks)
+    _run(
+        signed_in,
+        content,
+        mapping={"Kunde": "name", "Telefon": "phones"},
+        capture=django_capture_on_commit_callbacks,
+    )
     _upload(signed_in, "Kunde,Telefon\nAnita,+442079460958\n")
     assert ImportJob.objects.latest("created_at").mapping == {"Kunde": "name", "Telefon": "phones"}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("on_duplicate", "expected_name", "counts"), [("update", "Ravi K. (updated)", (1, 1, 0)), ("skip", "Ravi Kumar", (1, 0, 1))])
-def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(signed_in, personas, django_capture_on_commit_callbacks, on_duplicate, expected_name, counts):
-    ProspectFactory(client=personas.client_a, name="Ravi Kumar", email="ravi@sunrise.example", phones=["+919876543210"], tags=["old"])
+@pytest.mark.parametrize(
+    ("on_duplicate", "expected_name", "counts"),
+    [("update", "Ravi K. (updated)", (1, 1, 0)), ("skip", "Ravi Kumar", (1, 0, 1))],
+)
+def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
+    signed_in, personas, django_capture_on_commit_callbacks, on_duplicate, expected_name, counts
+):
+    ProspectFactory(
+        client=personas.client_a,
+        name="Ravi Kumar",
+        email="ravi@sunrise.example",
+        phones=["+919876543210"],
+        tags=["old"],
+    )
     ProspectFactory(client=personas.client_b, name="Same email at B", email="new@x.example")
     content = (
         "Name,Email,Phone,Tags\n"
         "Ravi K. (updated),,09876543210,new\n"  # same phone typed another way
         "Newcomer,new@x.example,,\n"  # B's email is not a duplicate for A
     )
-    job = _run(signed_in, content, on_duplicate=on_duplicate, capture=django_capture_on_commit_callbacks)
+    job = _run(
+        signed_in, content, on_duplicate=on_duplicate, capture=django_capture_on_commit_callbacks
+    )
     assert (job.created_count, job.updated_count, job.skipped_count) == counts
     ravi = Prospect.objects.get(client=personas.client_a, email="ravi@sunrise.example")
     assert ravi.name == expected_name
@@ -118,7 +157,9 @@ def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(signed_i
 
 
 @pytest.mark.django_db
-def test_duplicates_inside_one_file_become_one_prospect(signed_in, django_capture_on_commit_callbacks):
+def test_duplicates_inside_one_file_become_one_prospect(
+    signed_in, django_capture_on_commit_callbacks
+):
     content = "Name,Email,Phone\nRavi,ravi@x.example,\nRavi again,RAVI@x.example,+919876543210\nRavi phone,,098765 43210\n"
     job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
     assert Prospect.objects.count() == 1
@@ -127,8 +168,12 @@ def test_duplicates_inside_one_file_become_one_prospect(signed_in, django_captur
 
 
 @pytest.mark.django_db
-def test_custom_fields_are_imported_and_validated(signed_in, personas, django_capture_on_commit_callbacks):
-    CustomField.objects.create(client=personas.client_a, key="budget", label="Budget", kind="number")
+def test_custom_fields_are_imported_and_validated(
+    signed_in, personas, django_capture_on_commit_callbacks
+):
+    CustomField.objects.create(
+        client=personas.client_a, key="budget", label="Budget", kind="number"
+    )
     content = "Name,budget\nGood,1500\nBad,lots\n"
     job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
     assert job.mapping == {"Name": "name", "budget": "custom.budget"}
@@ -147,14 +192,26 @@ def test_a_20_mb_line_fails_its_row_only(signed_in, django_capture_on_commit_cal
 
 
 @pytest.mark.django_db
-def test_a_row_with_more_cells_than_columns_is_an_error(signed_in, django_capture_on_commit_callbacks):
-    job = _run(signed_in, "Name,Email\nRavi,r@x.example,extra,cells\nAnita,a@x.example\n", capture=django_capture_on_commit_callbacks)
+def test_a_row_with_more_cells_than_columns_is_an_error(
+    signed_in, django_capture_on_commit_callbacks
+):
+    job = _run(
+        signed_in,
+        "Name,Email\nRavi,r@x.example,extra,cells\nAnita,a@x.example\n",
+        capture=django_capture_on_commit_callbacks,
+    )
     assert job.created_count == 1 and "header has 2 columns" in ImportRowError.objects.get().reason
 
 
 @pytest.mark.django_db
-def test_semicolon_files_and_a_byte_order_mark_are_read(signed_in, django_capture_on_commit_callbacks):
-    job = _run(signed_in, "\ufeffName;Email\nRavi;r@x.example\n", capture=django_capture_on_commit_callbacks)
+def test_semicolon_files_and_a_byte_order_mark_are_read(
+    signed_in, django_capture_on_commit_callbacks
+):
+    job = _run(
+        signed_in,
+        "\ufeffName;Email\nRavi;r@x.example\n",
+        capture=django_capture_on_commit_callbacks,
+    )
     assert job.delimiter == ";" and Prospect.objects.get().email == "r@x.example"
 
 
@@ -163,12 +220,12 @@ def test_semicolon_files_and_a_byte_order_mark_are_read(signed_in, django_captur
     ("content", "message"),
     [
         (b"", "The submitted file is empty"),  # Django refuses it before we see it
-        ("Name,Email\n".encode(), "no data rows"),
+        (b"Name,Email\n", "no data rows"),
         ("Nom,Prénom\nÉlodie,Müller\n".encode("latin-1"), "not UTF-8"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a CSV file"),
-        ("Name,Name\nA,B\n".encode(), "Two columns are called “Name”"),
-        ("Name,,Email\nA,,a@x.example\n".encode(), "Column 2 has no name"),
-        ("\n\nName\nA\n".encode(), "The first row must name the columns"),
+        (b"Name,Name\nA,B\n", "Two columns are called “Name”"),
+        (b"Name,,Email\nA,,a@x.example\n", "Column 2 has no name"),
+        (b"\n\nName\nA\n", "The first row must name the columns"),
     ],
 )
 def test_bad_files_are_refused_at_upload_with_a_clear_message(signed_in, content, message):
@@ -200,19 +257,39 @@ def test_a_bad_mapping_is_refused_and_the_job_does_not_start(signed_in, mapping,
 
 @pytest.mark.django_db
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused(personas):
-    job = importing.import_upload(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("a.csv", b"Name\nA\n"))
+    job = importing.import_upload(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
+    )
     with pytest.raises(ValidationError, match="no column “Phone”"):
-        importing.import_start(job=job, actor=personas.bob, mapping={"Name": "name", "Phone": "phones"}, on_duplicate="update")
+        importing.import_start(
+            job=job,
+            actor=personas.bob,
+            mapping={"Name": "name", "Phone": "phones"},
+            on_duplicate="update",
+        )
 
 
 @pytest.mark.django_db
-def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(personas, settings, monkeypatch):
+def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(
+    personas, settings, monkeypatch
+):
     """The run is killed after its first batch; the watchdog hands the job to a new run, which
     imports the rest without repeating a row."""
     settings.IMPORT_BATCH_SIZE = 2
     rows = "".join(f"Person {i},p{i}@x.example\n" for i in range(7))
-    job = importing.import_upload(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("a.csv", ("Name,Email\n" + rows).encode()))
-    importing.import_start(job=job, actor=personas.bob, mapping={"Name": "name", "Email": "email"}, on_duplicate="update")
+    job = importing.import_upload(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("a.csv", ("Name,Email\n" + rows).encode()),
+    )
+    importing.import_start(
+        job=job,
+        actor=personas.bob,
+        mapping={"Name": "name", "Email": "email"},
+        on_duplicate="update",
+    )
 
     real_commit, calls = importing._Runner._commit, []
 
@@ -240,8 +317,14 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(perso
 
 @pytest.mark.django_db
 def test_a_job_that_keeps_dying_is_marked_failed_with_a_reason(personas):
-    job = importing.import_upload(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("a.csv", b"Name\nA\n"))
-    ImportJob.objects.filter(pk=job.pk).update(status="running", runs=3, processed_rows=0, heartbeat_at=timezone.now() - timedelta(hours=1))
+    job = importing.import_upload(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", runs=3, processed_rows=0, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
     importing.import_run(job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "stopped 3 times" in job.failure_reason
@@ -250,8 +333,14 @@ def test_a_job_that_keeps_dying_is_marked_failed_with_a_reason(personas):
 
 @pytest.mark.django_db
 def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypatch):
-    job = importing.import_upload(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("a.csv", b"Name\nA\n"))
-    importing.import_start(job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update")
+    job = importing.import_upload(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
+    )
+    importing.import_start(
+        job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
+    )
     monkeypatch.setattr(importing._Runner, "_write", lambda self, good: 1 / 0)
     importing.import_run(job.pk)
     job.refresh_from_db()
@@ -259,8 +348,13 @@ def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypat
 
 
 @pytest.mark.django_db
-def test_a_member_cannot_start_another_users_job_twice(signed_in, django_capture_on_commit_callbacks):
+def test_a_member_cannot_start_another_users_job_twice(
+    signed_in, django_capture_on_commit_callbacks
+):
     job = _run(signed_in, "Name\nA\n", capture=django_capture_on_commit_callbacks)
-    response = signed_in.post(reverse("prospects:import_map", args=[job.public_id]), {"col_0": "name", "on_duplicate": "update"})
+    response = signed_in.post(
+        reverse("prospects:import_map", args=[job.public_id]),
+        {"col_0": "name", "on_duplicate": "update"},
+    )
     assert response.status_code == 302  # back to the job page: it has already run
     assert Prospect.objects.count() == 1

@@ -19,14 +19,27 @@ def b_objects(personas):
     """Client B's things, which Alice and Bob of client A must never reach."""
     client, carol = personas.client_b, personas.carol
     prospect = ProspectFactory(client=client, name="B's prospect")
-    checklist = Checklist.objects.create(client=client, name="B list", items=[{"key": "a", "label": "A", "kind": "check"}])
-    visit = services.visit_plan(prospect=prospect, actor=carol, user=carol, scheduled_at=None, checklist=checklist)
+    checklist = Checklist.objects.create(
+        client=client, name="B list", items=[{"key": "a", "label": "A", "kind": "check"}]
+    )
+    visit = services.visit_plan(
+        prospect=prospect, actor=carol, user=carol, scheduled_at=None, checklist=checklist
+    )
     folder = files.folder_create(client=client, actor=carol, name="B folder", parent=None)
-    stored = files.file_store(client=client, actor=carol, upload=SimpleUploadedFile("b.png", PNG), folder=folder)
+    stored = files.file_store(
+        client=client, actor=carol, upload=SimpleUploadedFile("b.png", PNG), folder=folder
+    )
     CustomField.objects.create(client=client, key="secret", label="Secret", kind="text")
     upload = SimpleUploadedFile("b.csv", b"Name\nB person\n")
     job = importing.import_upload(client=client, actor=carol, upload=upload)
-    return {"prospect": prospect, "visit": visit, "folder": folder, "file": stored, "checklist": checklist, "job": job}
+    return {
+        "prospect": prospect,
+        "visit": visit,
+        "folder": folder,
+        "file": stored,
+        "checklist": checklist,
+        "job": job,
+    }
 
 
 GET_URLS = [
@@ -71,7 +84,9 @@ def test_reading_another_clients_object_is_a_404(client, personas, b_objects, na
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "kind", "data"), POST_URLS)
-def test_changing_another_clients_object_is_a_404_and_changes_nothing(client, personas, b_objects, name, kind, data):
+def test_changing_another_clients_object_is_a_404_and_changes_nothing(
+    client, personas, b_objects, name, kind, data
+):
     client.force_login(personas.alice)
     if name.endswith("upload"):
         data = {"file": io.BytesIO(PNG)}
@@ -93,9 +108,14 @@ def test_another_clients_custom_field_cannot_be_deleted(client, personas, b_obje
 
 
 @pytest.mark.django_db
-def test_another_clients_prospects_never_show_in_lists_search_or_export(client, personas, b_objects):
+def test_another_clients_prospects_never_show_in_lists_search_or_export(
+    client, personas, b_objects
+):
     client.force_login(personas.alice)
-    assert "B&#x27;s prospect" not in client.get(reverse("prospects:list"), {"q": "prospect"}).content.decode()
+    assert (
+        "B&#x27;s prospect"
+        not in client.get(reverse("prospects:list"), {"q": "prospect"}).content.decode()
+    )
     export = b"".join(client.get(reverse("prospects:export")).streaming_content).decode()
     assert "B's prospect" not in export
     library = client.get(reverse("prospects:library")).content.decode()
@@ -103,9 +123,16 @@ def test_another_clients_prospects_never_show_in_lists_search_or_export(client, 
 
 
 @pytest.mark.django_db
-def test_a_visit_cannot_be_planned_with_another_clients_user_or_checklist(client, personas, b_objects):
+def test_a_visit_cannot_be_planned_with_another_clients_user_or_checklist(
+    client, personas, b_objects
+):
     prospect = ProspectFactory(client=personas.client_a)
     client.force_login(personas.alice)
-    client.post(reverse("prospects:visit_plan", args=[prospect.public_id]), {"user": personas.dan.pk})
-    client.post(reverse("prospects:visit_plan", args=[prospect.public_id]), {"user": personas.bob.pk, "checklist": b_objects["checklist"].pk})
+    client.post(
+        reverse("prospects:visit_plan", args=[prospect.public_id]), {"user": personas.dan.pk}
+    )
+    client.post(
+        reverse("prospects:visit_plan", args=[prospect.public_id]),
+        {"user": personas.bob.pk, "checklist": b_objects["checklist"].pk},
+    )
     assert not Visit.objects.filter(prospect=prospect).exists()

@@ -10,17 +10,48 @@ from tests.factories import ProspectFactory, UserFactory
 
 
 def _names(response) -> list[str]:
-    return re.findall(r'<a href="/app/prospects/[0-9a-f-]{36}/">([^<]+)</a>', response.content.decode())
+    return re.findall(
+        r'<a href="/app/prospects/[0-9a-f-]{36}/">([^<]+)</a>', response.content.decode()
+    )
 
 
 @pytest.fixture
 def crowd(personas):
     a = personas.client_a
     return {
-        "ravi": ProspectFactory(client=a, name="Ravi Kumar", organisation="Sunrise Traders", email="ravi@sunrise.example", phones=["+919876543210"], status="interested", owner=personas.bob, tags=["vip"]),
-        "anita": ProspectFactory(client=a, name="Anita Desai", organisation="Lotus Foods", email="anita@lotus.example", phones=["+442079460958"], status="new", owner=personas.alice, custom={"region": "North"}),
-        "zed": ProspectFactory(client=a, name="zed Brown", organisation="", email="zed@brown.example", status="customer"),
-        "other": ProspectFactory(client=personas.client_b, name="Ravi Other", email="ravi@other.example", phones=["+919876543211"]),
+        "ravi": ProspectFactory(
+            client=a,
+            name="Ravi Kumar",
+            organisation="Sunrise Traders",
+            email="ravi@sunrise.example",
+            phones=["+919876543210"],
+            status="interested",
+            owner=personas.bob,
+            tags=["vip"],
+        ),
+        "anita": ProspectFactory(
+            client=a,
+            name="Anita Desai",
+            organisation="Lotus Foods",
+            email="anita@lotus.example",
+            phones=["+442079460958"],
+            status="new",
+            owner=personas.alice,
+            custom={"region": "North"},
+        ),
+        "zed": ProspectFactory(
+            client=a,
+            name="zed Brown",
+            organisation="",
+            email="zed@brown.example",
+            status="customer",
+        ),
+        "other": ProspectFactory(
+            client=personas.client_b,
+            name="Ravi Other",
+            email="ravi@other.example",
+            phones=["+919876543211"],
+        ),
     }
 
 
@@ -39,7 +70,9 @@ def crowd(personas):
         ("nobody", []),
     ],
 )
-def test_search_by_name_organisation_email_or_any_part_of_a_phone(client, personas, crowd, q, expected):
+def test_search_by_name_organisation_email_or_any_part_of_a_phone(
+    client, personas, crowd, q, expected
+):
     client.force_login(personas.bob)
     assert _names(client.get(reverse("prospects:list"), {"q": q})) == expected
 
@@ -54,7 +87,9 @@ def test_filters_by_status_owner_tag_and_custom_field(client, personas, crowd):
     assert _names(client.get(url, {"owner": str(personas.alice.public_id)})) == ["Anita Desai"]
     assert _names(client.get(url, {"owner": "none"})) == ["zed Brown"]
     assert _names(client.get(url, {"tag": "VIP"})) == ["Ravi Kumar"]
-    assert _names(client.get(url, {"custom_key": "region", "custom_value": "North"})) == ["Anita Desai"]
+    assert _names(client.get(url, {"custom_key": "region", "custom_value": "North"})) == [
+        "Anita Desai"
+    ]
 
 
 @pytest.mark.django_db
@@ -82,7 +117,11 @@ def test_sorting(client, personas, crowd):
     url = reverse("prospects:list")
     assert _names(client.get(url)) == ["Anita Desai", "Ravi Kumar", "zed Brown"]  # case-insensitive
     assert _names(client.get(url, {"sort": "-name"})) == ["zed Brown", "Ravi Kumar", "Anita Desai"]
-    assert _names(client.get(url, {"sort": "created"})) == ["Ravi Kumar", "Anita Desai", "zed Brown"]
+    assert _names(client.get(url, {"sort": "created"})) == [
+        "Ravi Kumar",
+        "Anita Desai",
+        "zed Brown",
+    ]
 
 
 @pytest.mark.django_db
@@ -95,7 +134,9 @@ def test_keyset_pages_walk_every_row_once_forwards_and_back(client, personas, so
     while True:
         response = client.get(url, params)
         html = response.content.decode()
-        ids = re.findall(r'name="selected" value="([0-9a-f-]{36})"', html) or re.findall(r'/app/prospects/([0-9a-f-]{36})/"', html)
+        ids = re.findall(r'name="selected" value="([0-9a-f-]{36})"', html) or re.findall(
+            r'/app/prospects/([0-9a-f-]{36})/"', html
+        )
         pages.append(ids)
         seen += ids
         nxt = re.search(r'href="\?[^"]*after=([\w-]+)"', html)
@@ -111,7 +152,9 @@ def test_keyset_pages_walk_every_row_once_forwards_and_back(client, personas, so
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [1, 50])
-def test_the_list_runs_a_constant_number_of_queries(client, personas, django_assert_max_num_queries, rows):
+def test_the_list_runs_a_constant_number_of_queries(
+    client, personas, django_assert_max_num_queries, rows
+):
     CustomField.objects.create(client=personas.client_a, key="region", label="Region", kind="text")
     owners = UserFactory.create_batch(3, client=personas.client_a)
     for i in range(rows):
@@ -131,19 +174,37 @@ def test_the_list_runs_a_constant_number_of_queries(client, personas, django_ass
 def test_an_admin_assigns_and_changes_status_in_bulk(client, personas, crowd):
     client.force_login(personas.alice)
     ids = [str(crowd["ravi"].public_id), str(crowd["zed"].public_id)]
-    response = client.post(reverse("prospects:bulk"), {"action": "assign", "owner": personas.alice.pk, "selected": ids}, follow=True)
+    response = client.post(
+        reverse("prospects:bulk"),
+        {"action": "assign", "owner": personas.alice.pk, "selected": ids},
+        follow=True,
+    )
     assert "2 prospect(s) updated" in response.content.decode()
-    assert set(Prospect.objects.filter(owner=personas.alice).values_list("name", flat=True)) == {"Ravi Kumar", "zed Brown", "Anita Desai"}
+    assert set(Prospect.objects.filter(owner=personas.alice).values_list("name", flat=True)) == {
+        "Ravi Kumar",
+        "zed Brown",
+        "Anita Desai",
+    }
     client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": ids})
-    assert set(Prospect.objects.filter(status="lost").values_list("name", flat=True)) == {"Ravi Kumar", "zed Brown"}
-    assert ProspectEvent.objects.filter(kind="status", prospect=crowd["ravi"]).get().text == "Interested → Lost"
+    assert set(Prospect.objects.filter(status="lost").values_list("name", flat=True)) == {
+        "Ravi Kumar",
+        "zed Brown",
+    }
+    assert (
+        ProspectEvent.objects.filter(kind="status", prospect=crowd["ravi"]).get().text
+        == "Interested → Lost"
+    )
 
 
 @pytest.mark.django_db
 def test_bulk_actions_refuse_another_clients_prospects_and_change_nothing(client, personas, crowd):
     client.force_login(personas.alice)
     ids = [str(crowd["ravi"].public_id), str(crowd["other"].public_id)]
-    response = client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": ids}, follow=True)
+    response = client.post(
+        reverse("prospects:bulk"),
+        {"action": "status", "status": "lost", "selected": ids},
+        follow=True,
+    )
     assert "do not exist" in response.content.decode()
     assert not Prospect.objects.filter(status="lost").exists()
 
@@ -151,7 +212,10 @@ def test_bulk_actions_refuse_another_clients_prospects_and_change_nothing(client
 @pytest.mark.django_db
 def test_bulk_actions_are_for_admins(client, personas, crowd):
     client.force_login(personas.bob)
-    response = client.post(reverse("prospects:bulk"), {"action": "status", "status": "lost", "selected": [str(crowd["ravi"].public_id)]})
+    response = client.post(
+        reverse("prospects:bulk"),
+        {"action": "status", "status": "lost", "selected": [str(crowd["ravi"].public_id)]},
+    )
     assert response.status_code == 403
     assert not Prospect.objects.filter(status="lost").exists()
 
@@ -159,6 +223,9 @@ def test_bulk_actions_are_for_admins(client, personas, crowd):
 @pytest.mark.django_db
 def test_bulk_with_nothing_selected_or_garbage_ids_says_so(client, personas, crowd):
     client.force_login(personas.alice)
-    for data in ({"action": "status", "status": "lost"}, {"action": "status", "status": "lost", "selected": ["x"]}):
+    for data in (
+        {"action": "status", "status": "lost"},
+        {"action": "status", "status": "lost", "selected": ["x"]},
+    ):
         response = client.post(reverse("prospects:bulk"), data, follow=True)
         assert "Select prospects" in response.content.decode()

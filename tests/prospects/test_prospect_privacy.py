@@ -16,11 +16,25 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 
 @pytest.fixture
 def ravi(personas):
-    prospect = ProspectFactory(client=personas.client_a, name="Ravi Kumar", email="ravi@x.example", phones=["+919876543210"])
-    visit = services.visit_plan(prospect=prospect, actor=personas.bob, user=personas.bob, scheduled_at=None)
-    services.visit_complete(visit=visit, actor=personas.bob, outcome="order", report="Ordered tea", answers={})
+    prospect = ProspectFactory(
+        client=personas.client_a,
+        name="Ravi Kumar",
+        email="ravi@x.example",
+        phones=["+919876543210"],
+    )
+    visit = services.visit_plan(
+        prospect=prospect, actor=personas.bob, user=personas.bob, scheduled_at=None
+    )
+    services.visit_complete(
+        visit=visit, actor=personas.bob, outcome="order", report="Ordered tea", answers={}
+    )
     services.prospect_add_note(prospect=prospect, actor=personas.bob, text="Prefers mornings")
-    files.file_store(client=personas.client_a, actor=personas.bob, upload=SimpleUploadedFile("quote.pdf", PDF), prospect=prospect)
+    files.file_store(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("quote.pdf", PDF),
+        prospect=prospect,
+    )
     return prospect
 
 
@@ -40,21 +54,34 @@ def test_an_admin_downloads_everything_held_about_a_prospect(client, personas, r
 def test_members_cannot_export_or_erase(client, personas, ravi):
     client.force_login(personas.bob)
     assert client.get(reverse("prospects:data_export", args=[ravi.public_id])).status_code == 403
-    assert client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "Ravi Kumar"}).status_code == 403
+    assert (
+        client.post(
+            reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "Ravi Kumar"}
+        ).status_code
+        == 403
+    )
     assert Prospect.objects.filter(pk=ravi.pk).exists()
 
 
 @pytest.mark.django_db
-def test_erasing_needs_the_name_typed_and_removes_everything_attached(client, personas, ravi, django_capture_on_commit_callbacks):
+def test_erasing_needs_the_name_typed_and_removes_everything_attached(
+    client, personas, ravi, django_capture_on_commit_callbacks
+):
     stored = StoredFile.objects.get()
     storage, blob = stored.blob.storage, stored.blob.name
     client.force_login(personas.alice)
-    response = client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "ravi"}, follow=True)
+    response = client.post(
+        reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "ravi"}, follow=True
+    )
     assert "Type the prospect" in response.content.decode()
     assert Prospect.objects.filter(pk=ravi.pk).exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("prospects:erase", args=[ravi.public_id]), {"confirm_name": "Ravi Kumar"}, follow=True)
+        response = client.post(
+            reverse("prospects:erase", args=[ravi.public_id]),
+            {"confirm_name": "Ravi Kumar"},
+            follow=True,
+        )
     assert "was erased with 1 visit(s) and 1 file(s)" in response.content.decode()
     for model in (Prospect, ProspectPhone, Visit, ProspectEvent, StoredFile):
         assert not model.objects.exists(), model

@@ -50,7 +50,10 @@ def test_the_message_names_the_kind_found():
 @pytest.mark.django_db
 def test_prospect_notes_with_a_card_number_are_refused_and_nothing_is_saved(client, personas):
     client.force_login(personas.bob)
-    response = client.post(reverse("prospects:create"), {"name": "Ravi", "status": "new", "notes": "card 4111 1111 1111 1111"})
+    response = client.post(
+        reverse("prospects:create"),
+        {"name": "Ravi", "status": "new", "notes": "card 4111 1111 1111 1111"},
+    )
     assert response.status_code == 400
     assert "seems to contain a payment card number" in response.content.decode()
     assert not Prospect.objects.exists()
@@ -62,6 +65,10 @@ def test_a_timeline_note_with_an_ssn_is_refused(client, personas):
 
     prospect = ProspectFactory(client=personas.client_a)
     client.force_login(personas.bob)
-    response = client.post(reverse("prospects:note", args=[prospect.public_id]), {"text": "his SSN is 123-45-6789"}, follow=True)
+    response = client.post(
+        reverse("prospects:note", args=[prospect.public_id]),
+        {"text": "his SSN is 123-45-6789"},
+        follow=True,
+    )
     assert "a US Social Security number" in response.content.decode()
     assert not ProspectEvent.objects.filter(kind="note").exists()

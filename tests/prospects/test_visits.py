@@ -33,7 +33,10 @@ def visit(client, personas):
 
 @pytest.mark.django_db
 def test_checking_in_records_the_time_and_position(client, visit):
-    client.post(reverse("prospects:visit_check_in", args=[visit.public_id]), {"latitude": "12.971599", "longitude": "77.594566"})
+    client.post(
+        reverse("prospects:visit_check_in", args=[visit.public_id]),
+        {"latitude": "12.971599", "longitude": "77.594566"},
+    )
     visit.refresh_from_db()
     assert visit.status == "in_progress" and visit.checked_in_at is not None
     assert str(visit.check_in_latitude) == "12.971599"
@@ -41,7 +44,11 @@ def test_checking_in_records_the_time_and_position(client, visit):
 
 @pytest.mark.django_db
 def test_a_bad_position_is_refused_with_a_message(client, visit):
-    response = client.post(reverse("prospects:visit_check_in", args=[visit.public_id]), {"latitude": "999", "longitude": "x"}, follow=True)
+    response = client.post(
+        reverse("prospects:visit_check_in", args=[visit.public_id]),
+        {"latitude": "999", "longitude": "x"},
+        follow=True,
+    )
     assert "position sent by the browser is not valid" in response.content.decode()
     visit.refresh_from_db()
     assert visit.status == "planned"
@@ -49,7 +56,10 @@ def test_a_bad_position_is_refused_with_a_message(client, visit):
 
 @pytest.mark.django_db
 def test_required_checklist_items_must_be_answered(client, visit):
-    response = client.post(reverse("prospects:visit", args=[visit.public_id]), {"outcome": "positive", "report": "Good"})
+    response = client.post(
+        reverse("prospects:visit", args=[visit.public_id]),
+        {"outcome": "positive", "report": "Good"},
+    )
     page = response.content.decode()
     assert response.status_code == 400
     assert "“Shelf photo” is required" in page and "“Boxes” is required" in page
@@ -66,7 +76,13 @@ def test_the_report_with_answers_and_a_photo_completes_the_visit(client, visit):
     assert stored.visit == visit and stored.prospect == visit.prospect
     response = client.post(
         reverse("prospects:visit", args=[visit.public_id]),
-        {"outcome": "order", "report": "Ordered 12 boxes", "answer.shelf-photo": str(stored.public_id), "answer.boxes": "12", "answer.samples": "on"},
+        {
+            "outcome": "order",
+            "report": "Ordered 12 boxes",
+            "answer.shelf-photo": str(stored.public_id),
+            "answer.boxes": "12",
+            "answer.samples": "on",
+        },
     )
     assert response.status_code == 302
     visit.refresh_from_db()
@@ -88,7 +104,10 @@ def test_the_report_with_answers_and_a_photo_completes_the_visit(client, visit):
     ],
 )
 def test_bad_report_input_is_refused(client, visit, data, message):
-    response = client.post(reverse("prospects:visit", args=[visit.public_id]), {"outcome": "positive", "report": "ok", **data})
+    response = client.post(
+        reverse("prospects:visit", args=[visit.public_id]),
+        {"outcome": "positive", "report": "ok", **data},
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     visit.refresh_from_db()
@@ -99,12 +118,20 @@ def test_bad_report_input_is_refused(client, visit, data, message):
 def test_a_done_visit_cannot_be_cancelled_or_reported_again(client, personas):
     prospect = ProspectFactory(client=personas.client_a)
     client.force_login(personas.bob)
-    client.post(reverse("prospects:visit_plan", args=[prospect.public_id]), {"user": personas.bob.pk})
+    client.post(
+        reverse("prospects:visit_plan", args=[prospect.public_id]), {"user": personas.bob.pk}
+    )
     visit = Visit.objects.get()
-    client.post(reverse("prospects:visit", args=[visit.public_id]), {"outcome": "positive", "report": "first"})
+    client.post(
+        reverse("prospects:visit", args=[visit.public_id]),
+        {"outcome": "positive", "report": "first"},
+    )
     response = client.post(reverse("prospects:visit_cancel", args=[visit.public_id]), follow=True)
     assert "cannot be cancelled" in response.content.decode()
-    response = client.post(reverse("prospects:visit", args=[visit.public_id]), {"outcome": "positive", "report": "second"})
+    response = client.post(
+        reverse("prospects:visit", args=[visit.public_id]),
+        {"outcome": "positive", "report": "second"},
+    )
     assert "already closed" in response.content.decode()
     visit.refresh_from_db()
     assert visit.report == "first"
@@ -113,9 +140,18 @@ def test_a_done_visit_cannot_be_cancelled_or_reported_again(client, personas):
 @pytest.mark.django_db
 def test_an_admin_defines_a_checklist_and_bad_lines_are_explained(client, personas):
     client.force_login(personas.alice)
-    response = client.post(reverse("prospects:checklist_new"), {"name": "Audit", "items": "Shelf photo | photo | required\nBoxes | weight"})
-    assert response.status_code == 400 and "Line 2: “weight” is not one of" in response.content.decode()
-    client.post(reverse("prospects:checklist_new"), {"name": "Audit", "items": "Shelf photo | photo | required\nBoxes | number"})
+    response = client.post(
+        reverse("prospects:checklist_new"),
+        {"name": "Audit", "items": "Shelf photo | photo | required\nBoxes | weight"},
+    )
+    assert (
+        response.status_code == 400
+        and "Line 2: “weight” is not one of" in response.content.decode()
+    )
+    client.post(
+        reverse("prospects:checklist_new"),
+        {"name": "Audit", "items": "Shelf photo | photo | required\nBoxes | number"},
+    )
     assert Checklist.objects.get().items == [
         {"key": "shelf-photo", "label": "Shelf photo", "kind": "photo", "required": True},
         {"key": "boxes", "label": "Boxes", "kind": "number", "required": False},
@@ -126,4 +162,9 @@ def test_an_admin_defines_a_checklist_and_bad_lines_are_explained(client, person
 def test_members_cannot_define_checklists_or_fields(client, personas):
     client.force_login(personas.bob)
     assert client.get(reverse("prospects:checklist_new")).status_code == 403
-    assert client.post(reverse("prospects:custom_fields"), {"label": "X", "key": "x", "kind": "text"}).status_code == 403
+    assert (
+        client.post(
+            reverse("prospects:custom_fields"), {"label": "X", "key": "x", "kind": "text"}
+        ).status_code
+        == 403
+    )
