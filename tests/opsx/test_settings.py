@@ -104,3 +104,11 @@ def test_every_variable_read_by_settings_is_documented_in_env_example():
     )
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - documented == set()
+
+
+def test_client_files_go_to_private_object_storage_when_a_bucket_is_set():
+    value = _settings_value(
+        "settings.STORAGES['default']['BACKEND'], settings.STORAGES['default']['OPTIONS']['default_acl']",
+        env={**PRODUCTION, "S3_BUCKET": "opsx-files"},
+    )
+    assert value == "('storages.backends.s3.S3Storage', 'private')"
