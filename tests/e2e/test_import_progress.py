@@ -101,7 +101,6 @@ def test_the_progress_bar_fills_while_a_real_worker_imports(
     expect(page.locator("#import-status")).to_have_text("Done", timeout=120_000)
     expect(page.locator("#import-bar")).to_have_attribute("value", "100")
     values = page.evaluate("window.__barValues")
-    print("BAR", values)
     rendered, by_script = values[0], values[1:]
     assert by_script, f"the page's script never moved the bar (it stayed at {rendered})"
     assert any(0 < v < 100 for v in by_script), f"no intermediate value was seen: {values}"
