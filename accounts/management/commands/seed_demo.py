@@ -91,7 +91,7 @@ class Command(BaseCommand):
                     "name": name,
                     "organisation": f"{name.split()[1]} Traders",
                     "email": f"{name.lower().replace(' ', '.')}@{client.slug}-customer.example",
-                    "phones": f"+91 98{i:03d} {client.pk:02d}{i:03d}",
+                    "phones": f"+91 98{client.pk % 100:02d}{i:02d} {i:04d}",
                     "status": statuses[i % len(statuses)],
                     "owner": (member, admin, None)[i % 3],
                     "city": ("Bengaluru", "Mumbai", "Delhi", "Chennai")[i % 4],
