@@ -128,8 +128,10 @@ def configure_environment(media_root: str | None = None) -> None:
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # nothing is ever sent to a broker
     os.environ["EMAIL_URL"] = "consolemail://"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["MEDIA_ROOT"] = media_root or os.environ.get("OPSX_BENCH_MEDIA_ROOT") or (
-        os.path.join(tempfile.gettempdir(), "opsx-bench-media")
+    os.environ["MEDIA_ROOT"] = (
+        media_root
+        or os.environ.get("OPSX_BENCH_MEDIA_ROOT")
+        or (os.path.join(tempfile.gettempdir(), "opsx-bench-media"))
     )
 
 
@@ -339,8 +341,14 @@ def _create_tenants(rng: random.Random):
     fields = []
     for client in clients:
         fields += [
-            CustomField(client=client, key="region", label="Sales region", kind="choice",
-                        choices=["North", "South", "East", "West"], position=1),  # fmt: skip
+            CustomField(
+                client=client,
+                key="region",
+                label="Sales region",
+                kind="choice",
+                choices=["North", "South", "East", "West"],
+                position=1,
+            ),
             CustomField(client=client, key="outlets", label="Outlets", kind="number", position=2),
         ]
     CustomField.objects.bulk_create(fields)
@@ -393,7 +401,9 @@ def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
         users = users_by_client[client_id]
         fi, li = firsts[i - 1], lasts[i - 1]
         first, last = FIRST_NAMES[fi], LAST_NAMES[li]
-        name = f"{first} {last}" if r() < 0.9 else f"{first} {rng.choice('ABCDEGHKMNPRSTV')}. {last}"
+        name = (
+            f"{first} {last}" if r() < 0.9 else f"{first} {rng.choice('ABCDEGHKMNPRSTV')}. {last}"
+        )
         x = r()
         if x < 0.45:
             organisation = f"{rng.choice(LAST_NAMES)} {rng.choice(ORG_SUFFIXES)}"
@@ -401,9 +411,7 @@ def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
             organisation = f"{rng.choice(ORG_WORDS)} {rng.choice(ORG_SUFFIXES)}"
         else:
             organisation = ""
-        email = (
-            f"{first_ascii[fi]}.{last_ascii[li]}{i}@{rng.choice(DOMAINS)}" if r() < 0.85 else ""
-        )
+        email = f"{first_ascii[fi]}.{last_ascii[li]}{i}@{rng.choice(DOMAINS)}" if r() < 0.85 else ""
         city, state, lat, lng, pin = CITIES[int(r() * len(CITIES))]
         if r() < 0.6:
             latitude = f"{lat + (r() - 0.5) * 0.2:.6f}"
@@ -578,8 +586,12 @@ def generate(*, prospects: int = PROSPECTS, visits: int = VISITS) -> dict[str, i
         phones_total = 0
         with raw.cursor() as cur:
             phone_chunks: list[str] = []
-            with cur.copy(f"COPY prospects_prospect ({PROSPECT_COLUMNS}) FROM STDIN (FREEZE)") as cp:
-                for text, phone_text in _prospect_lines(rng, client_ids, users_by_client, prospects):
+            with cur.copy(
+                f"COPY prospects_prospect ({PROSPECT_COLUMNS}) FROM STDIN (FREEZE)"
+            ) as cp:
+                for text, phone_text in _prospect_lines(
+                    rng, client_ids, users_by_client, prospects
+                ):
                     cp.write(text)
                     if phone_text:
                         phone_chunks.append(phone_text)
