@@ -60,11 +60,10 @@ class Prospect(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        # Keyset pagination walks these; search and JSON indexes are PostgreSQL-only
-        # (migration 0002).
+        # Keyset pagination walks these. On PostgreSQL migration 0003 adds the name and
+        # updated_at ones with search_text included, so a search in that order is an
+        # index-only scan; search and JSON indexes are PostgreSQL-only too (migration 0002).
         indexes = [
-            models.Index(fields=["client", "name_key", "id"], name="prospect_name_idx"),
-            models.Index(fields=["client", "updated_at", "id"], name="prospect_updated_idx"),
             models.Index(fields=["client", "created_at", "id"], name="prospect_created_idx"),
             models.Index(fields=["client", "status", "name_key", "id"], name="prospect_status_idx"),
             models.Index(fields=["client", "owner", "name_key", "id"], name="prospect_owner_idx"),

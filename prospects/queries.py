@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -226,18 +226,22 @@ def prospect_page(
     cursor = before if backwards else after
     # walking backwards means walking the other way and reversing the page afterwards
     reverse = descending != backwards
-    table = Prospect._meta.db_table
-    op = "<" if reverse else ">"
     if cursor:
         value, pk = _decode_cursor(cursor)
-        qs = qs.extra(  # noqa: S610 (column and operator come from SORTS; values are parameters)
-            where=[f'("{table}"."{column}", "{table}"."id") {op} (%s, %s)'], params=[value, pk]
+        # (column, id) > (value, pk), written so the index range starts at `value`.
+        op = "lt" if reverse else "gt"
+        qs = qs.filter(
+            Q(**{f"{column}__{op}e": value})
+            & (Q(**{f"{column}__{op}": value}) | Q(**{f"id__{op}": pk}))
         )
     order = [f"-{column}", "-id"] if reverse else [column, "id"]
+    # Pick the page's ids first (an index-only scan of the keyset index), then load those rows.
+    ids = qs.order_by(*order).values("pk")[: size + 1]
     rows = list(
-        qs.select_related("owner")
+        Prospect.objects.filter(pk__in=ids)
+        .select_related("owner")
         .prefetch_related(Prefetch("phones", queryset=ProspectPhone.objects.order_by("id")))
-        .order_by(*order)[: size + 1]
+        .order_by(*order)
     )
     more = len(rows) > size
     rows = rows[:size]

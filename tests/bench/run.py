@@ -530,6 +530,16 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             )
             stack.enter_context(
                 clock.patch(
+                    importing,
+                    "fast_insert",
+                    lambda a: f"COPY {type(a[0][0]).__name__ if a[0] else ''}".strip(),
+                )
+            )
+            stack.enter_context(
+                clock.patch(importing, "fast_update", lambda a: "UPDATE (executemany) Prospect")
+            )
+            stack.enter_context(
+                clock.patch(
                     connections["default"], "commit", lambda a: "COMMIT (deferred FK checks)"
                 )
             )

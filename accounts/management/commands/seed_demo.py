@@ -63,7 +63,9 @@ class Command(BaseCommand):
 
         if Prospect.objects.for_client(client).exists():
             return
-        admin, member = User.objects.for_client(client).order_by("role", "email")[:2]  # admin < member
+        admin, member = User.objects.for_client(client).order_by("role", "email")[
+            :2
+        ]  # admin < member
         CustomField.objects.create(
             client=client,
             key="region",
