@@ -9,18 +9,13 @@ thread-critical Local), so the fixture closes them before the loop stops; left o
 would keep the test database from being dropped at the end of the run.
 """
 
-import os
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
-from opsx.celery import app as celery_app
+from tests.workers import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -87,71 +82,12 @@ def page(live_server, monkeypatch, browser_errors):
             browser.close()
 
 
-@dataclass
-class Worker:
-    process: subprocess.Popen
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture
 def import_worker(transactional_db, settings, tmp_path):
-    """A real Celery worker process fed through Redis, on the live test database, committing
-    imports 100 rows at a time so that their progress can be watched. Uploaded files go to a
-    media folder of this test, shared by the live server and the worker."""
+    """A real Celery worker committing imports 100 rows at a time, so that their progress can be
+    watched; uploaded files go to a media folder shared by the live server and the worker."""
     media = tmp_path / "media"
     media.mkdir()
     settings.MEDIA_ROOT = media
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
-            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        "MEDIA_ROOT": str(media),
-        "IMPORT_BATCH_SIZE": "100",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    celery_app.control.purge()  # nothing left over from an earlier run
-    log = tmp_path / "worker.log"
-    with log.open("w") as out:  # a file, not a pipe nobody reads, which could fill and block
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "opsx",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    worker = Worker(process, log)
-    try:
-        deadline = time.monotonic() + 60
-        while "ready." not in worker.output():
-            assert process.poll() is None, f"the worker stopped:\n{worker.output()}"
-            assert time.monotonic() < deadline, f"the worker is not ready:\n{worker.output()}"
-            time.sleep(0.2)
-        celery_app.conf.task_always_eager = False  # the web side queues; the worker runs
+    with celery_worker(tmp_path, MEDIA_ROOT=str(media), IMPORT_BATCH_SIZE="100") as worker:
         yield worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
