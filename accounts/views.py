@@ -17,7 +17,10 @@ def dashboard(request):
 
 @client_member_required
 def account_settings(request):
-    form = NameForm(request.POST or None, initial={"full_name": request.user.full_name})
+    form = NameForm(
+        request.POST if request.method == "POST" else None,
+        initial={"full_name": request.user.full_name},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update_name(
@@ -47,7 +50,9 @@ def invitation_accept(request, token):
             {"reason": "You are signed in already. Sign out, then open the invitation link again."},
             status=400,
         )
-    form = InvitationAcceptForm(request.POST or None, email=invitation.email)
+    form = InvitationAcceptForm(
+        request.POST if request.method == "POST" else None, email=invitation.email
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(

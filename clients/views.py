@@ -24,7 +24,7 @@ def user_list(request):
 
 @client_admin_required
 def user_invite(request):
-    form = InviteForm(request.POST or None)
+    form = InviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(

@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -115,7 +115,11 @@ def prospect_export(request):
 @client_member_required
 def prospect_create(request):
     definitions = services.custom_field_definitions(request.client)
-    form = ProspectForm(request.POST or None, client=request.client, definitions=definitions)
+    form = ProspectForm(
+        request.POST if request.method == "POST" else None,
+        client=request.client,
+        definitions=definitions,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             prospect = services.prospect_create(
@@ -154,7 +158,7 @@ def prospect_edit(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
     definitions = services.custom_field_definitions(request.client)
     form = ProspectForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         client=request.client,
         definitions=definitions,
         initial=ProspectForm.initial_for(prospect),
@@ -267,7 +271,7 @@ def visit_plan(request, public_id):
 def visit_detail(request, public_id):
     visit = queries.access_visit(request.client, public_id)
     form = VisitReportForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         visit=visit,
         initial={"outcome": visit.outcome, "report": visit.report},
     )
@@ -405,8 +409,12 @@ def library_upload(request, public_id=None):
 @client_member_required
 def file_download(request, public_id):
     stored = queries.access_file(request.client, public_id)
+    try:
+        content = stored.blob.open("rb")
+    except FileNotFoundError:
+        raise Http404("The content of this file is missing from storage.") from None
     response = FileResponse(
-        stored.blob.open("rb"),
+        content,
         as_attachment=True,
         filename=stored.name,
         content_type=stored.content_type,
@@ -436,7 +444,7 @@ def file_delete(request, public_id):
 
 @client_admin_required
 def custom_fields(request):
-    form = CustomFieldForm(request.POST or None)
+    form = CustomFieldForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.custom_field_create(
@@ -474,7 +482,7 @@ def checklist_edit(request, public_id=None):
         if checklist
         else None
     )
-    form = ChecklistForm(request.POST or None, initial=initial)
+    form = ChecklistForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.checklist_save(
@@ -498,7 +506,10 @@ def checklist_edit(request, public_id=None):
 
 @client_member_required
 def import_new(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = importing.import_upload(
@@ -520,7 +531,9 @@ def import_map(request, public_id):
     if job.status != ImportJob.Status.UPLOADED:
         return redirect("prospects:import_detail", job.public_id)
     fields = importing.import_fields(request.client)
-    form = ImportMappingForm(request.POST or None, job=job, fields=fields)
+    form = ImportMappingForm(
+        request.POST if request.method == "POST" else None, job=job, fields=fields
+    )
     if request.method == "POST" and form.is_valid():
         try:
             importing.import_start(

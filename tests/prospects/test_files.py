@@ -203,3 +203,11 @@ def test_the_library_runs_a_constant_number_of_queries(
     with django_assert_max_num_queries(7):
         response = signed_in.get(reverse("prospects:library"))
     assert response.content.decode().count(".pdf</a>") == count
+
+
+@pytest.mark.django_db
+def test_a_file_whose_bytes_are_gone_is_a_404_not_an_error(signed_in):
+    _upload_to_library(signed_in, "photo.png", PNG)
+    stored = StoredFile.objects.get()
+    stored.blob.storage.delete(stored.blob.name)
+    assert signed_in.get(reverse("prospects:file", args=[stored.public_id])).status_code == 404

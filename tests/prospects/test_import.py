@@ -358,3 +358,10 @@ def test_a_member_cannot_start_another_users_job_twice(
     )
     assert response.status_code == 302  # back to the job page: it has already run
     assert Prospect.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_posting_the_upload_form_without_a_file_says_so(signed_in):
+    response = signed_in.post(reverse("prospects:import_new"), {})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
