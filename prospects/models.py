@@ -9,7 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from clients.models import TenantModel
+from clients.models import Client, TenantModel
 
 
 class Prospect(TenantModel):
@@ -22,6 +22,9 @@ class Prospect(TenantModel):
         CUSTOMER = "customer", "Customer"
         LOST = "lost", "Lost"
 
+    # Every index costs each insert; these keys are covered by the composite indexes below
+    # (which all start with client), or only looked up when a user or an import is deleted.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     organisation = models.CharField(max_length=200, blank=True)
@@ -36,7 +39,12 @@ class Prospect(TenantModel):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=100, blank=True)
     tags = models.JSONField(default=list, blank=True)  # short lower-case labels
@@ -47,14 +55,27 @@ class Prospect(TenantModel):
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     # The CSV import that created it, if any (the timeline says "imported from ...").
     import_job = models.ForeignKey(
-        "ImportJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "ImportJob",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,7 +88,6 @@ class Prospect(TenantModel):
             models.Index(fields=["client", "created_at", "id"], name="prospect_created_idx"),
             models.Index(fields=["client", "status", "name_key", "id"], name="prospect_status_idx"),
             models.Index(fields=["client", "owner", "name_key", "id"], name="prospect_owner_idx"),
-            models.Index(fields=["client", "email"], name="prospect_email_idx"),
         ]
 
     def __str__(self) -> str:
