@@ -141,9 +141,13 @@ def test_a_reactivated_user_can_sign_in_again(client, personas):
     client.force_login(personas.alice)
     client.post(reverse("admin_tasks:user_deactivate", args=[personas.bob.public_id]))
     client.post(reverse("admin_tasks:user_reactivate", args=[personas.bob.public_id]))
+    bob = User.objects.get(pk=personas.bob.pk)
+    assert bob.is_active and bob.deactivated_at is None
     from django.test import Client as Browser
 
-    _sign_in(Browser(), User.objects.get(pk=personas.bob.pk))
+    browser = Browser()
+    _sign_in(browser, bob)  # the real sign-in form accepts him again
+    assert browser.get(reverse("dashboard")).status_code == 200
 
 
 @pytest.mark.django_db
