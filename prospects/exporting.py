@@ -39,6 +39,13 @@ class _Echo:
         return value
 
 
+def csv_lines(rows) -> Iterator[str]:
+    """Each row as one CSV line, formulas defused: for streamed downloads."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
+
+
 def export_rows(qs: QuerySet[Prospect], definitions: list[CustomField]) -> Iterator[str]:
     """CSV lines of the prospects in `qs` (already scoped and filtered), in id order, read by
     keyset chunks so neither the database nor Python holds the whole list."""

@@ -1,7 +1,6 @@
 """Client Data pages. Every object comes through an access helper in queries.py (404 for
 another client's id); every change goes through a service."""
 
-import csv
 import json
 
 from django.contrib import messages
@@ -581,19 +580,10 @@ def import_progress(request, public_id):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @client_member_required
 def import_errors(request, public_id):
     job = queries.access_import(request.client, public_id)
-    writer = csv.writer(_Echo())
-    rows = (
-        writer.writerow([exporting.safe_cell(c) for c in row])
-        for row in importing.error_report_rows(job)
-    )
+    rows = exporting.csv_lines(importing.error_report_rows(job))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-errors-{job.public_id}.csv"'
     return response
