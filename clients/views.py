@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import queries, services
 from accounts.forms import InviteForm, RoleForm
+from accounts.models import User
 
 from .decorators import client_admin_required
 
@@ -17,7 +18,7 @@ def user_list(request):
         "users": queries.client_user_list(request.client),
         "invitations": queries.client_pending_invitations(request.client),
         "invite_form": InviteForm(),
-        "roles": services.User.Role.choices,
+        "roles": User.Role.choices,
     }
     return render(request, "clients/user_list.html", context)
 
@@ -84,7 +85,7 @@ def user_role(request, public_id):
     return _act(
         request,
         lambda: services.user_change_role(target=target, role=role, acting_user=request.user),
-        f"{target} is now {dict(services.User.Role.choices)[role].lower()}.",
+        f"{target} is now {dict(User.Role.choices)[role].lower()}.",
     )
 
 

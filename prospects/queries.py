@@ -4,6 +4,7 @@ import base64
 import datetime
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from .models import (
     StoredFile,
     Visit,
 )
+from .validation import clean_custom_value
 
 PAGE_SIZE = 25
 
@@ -118,12 +120,6 @@ def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _typed_custom_value(definition: CustomField, text: str):
-    from .validation import clean_custom_value
-
-    return clean_custom_value(definition, text)
-
-
 def prospect_search(qs: QuerySet, client: Client, q: str) -> QuerySet:
     """Any part of a phone number (digits), an email prefix, or any part of name, organisation
     or email. Each form has its own index (migration 0002)."""
@@ -150,7 +146,10 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
     elif filters.owner == "none":
         qs = qs.filter(owner__isnull=True)
     elif filters.owner:
-        qs = qs.filter(owner__public_id=filters.owner) if _is_uuid(filters.owner) else qs.none()
+        if _is_uuid(filters.owner):
+            qs = qs.filter(owner__public_id=filters.owner)
+        else:
+            filters.errors.append("Unknown owner; not filtered by owner.")
     if filters.tag:
         tag = filters.tag.lower()
         qs = (
@@ -164,7 +163,7 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
             filters.errors.append("Unknown custom field; not filtered by it.")
         else:
             try:
-                value = _typed_custom_value(definition, filters.custom_value)
+                value = clean_custom_value(definition, filters.custom_value)
             except ValidationError as exc:
                 filters.errors.append(exc.messages[0])
             else:
@@ -178,8 +177,6 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
 
 
 def _is_uuid(text: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(text)
     except ValueError:
@@ -262,7 +259,7 @@ def prospect_page(
 
 
 def prospect_timeline(prospect: Prospect, *, limit: int = 200) -> list:
-    """Events newest first, with the prospect's creation as the oldest entry."""
+    """Events newest first (the template adds the prospect's creation as the oldest entry)."""
     events = list(
         ProspectEvent.objects.for_client(prospect.client_id)
         .filter(prospect=prospect)

@@ -9,8 +9,10 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse, Strea
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from clients.decorators import client_admin_required, client_member_required
 
 from . import exporting, files, importing, queries, services
@@ -30,6 +32,14 @@ from .forms import (
     apply_errors,
 )
 from .models import Checklist, ImportJob, Prospect
+
+
+def _next_url(request, default: str) -> str:
+    """The form's `next` if it points into this site, else the default page."""
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return reverse(default)
 
 
 def _status(form) -> int:
@@ -62,7 +72,7 @@ def prospect_list(request):
         "statuses": Prospect.Status.choices,
         "definitions": services.custom_field_definitions(request.client),
         "bulk_form": BulkForm(client=request.client) if request.user.is_client_admin else None,
-        "users": services.User.objects.for_client(request.client).active(),
+        "users": User.objects.for_client(request.client).active(),
     }
     return render(request, "prospects/list.html", context)
 
@@ -71,9 +81,7 @@ def prospect_list(request):
 @client_admin_required
 def prospect_bulk(request):
     form = BulkForm(request.POST, client=request.client)
-    back = request.POST.get("next") or reverse("prospects:list")
-    if not back.startswith("/"):
-        back = reverse("prospects:list")
+    back = _next_url(request, "prospects:list")
     if not form.is_valid():
         messages.error(request, "Select prospects and an action first.")
         return redirect(back)
@@ -432,10 +440,7 @@ def file_delete(request, public_id):
     else:
         files.files_delete(client=request.client, files=[stored], actor=request.user)
         messages.success(request, f"{stored.name} was deleted.")
-    back = request.POST.get("next", "")
-    return redirect(
-        back if back.startswith("/") and not back.startswith("//") else reverse("prospects:library")
-    )
+    return redirect(_next_url(request, "prospects:library"))
 
 
 # --- definitions (client admins) ------------------------------------------------

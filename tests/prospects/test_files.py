@@ -211,3 +211,14 @@ def test_a_file_whose_bytes_are_gone_is_a_404_not_an_error(signed_in):
     stored = StoredFile.objects.get()
     stored.blob.storage.delete(stored.blob.name)
     assert signed_in.get(reverse("prospects:file", args=[stored.public_id])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_deleting_a_file_never_redirects_off_site(signed_in):
+    _upload_to_library(signed_in, "photo.png", PNG)
+    stored = StoredFile.objects.get()
+    response = signed_in.post(
+        reverse("prospects:file_delete", args=[stored.public_id]), {"next": "//evil.example/"}
+    )
+    assert response["Location"] == reverse("prospects:library")
+    assert not StoredFile.objects.exists()

@@ -101,7 +101,7 @@ def test_filters_by_status_owner_tag_and_custom_field(client, personas, crowd):
         ({"after": "not-a-cursor"}, "page link is broken"),
         ({"after": "W10"}, "page link is broken"),
         ({"custom_key": "nope", "custom_value": "x"}, "Unknown custom field"),
-        ({"owner": "not-a-uuid"}, ""),
+        ({"owner": "not-a-uuid"}, "Unknown owner"),
     ],
 )
 def test_a_bad_query_string_shows_a_message_not_an_error(client, personas, crowd, params, message):
@@ -229,3 +229,20 @@ def test_bulk_with_nothing_selected_or_garbage_ids_says_so(client, personas, cro
     ):
         response = client.post(reverse("prospects:bulk"), data, follow=True)
         assert "Select prospects" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url", ["//evil.example/", "https://evil.example/", "/\\evil.example"]
+)
+def test_bulk_and_file_actions_never_redirect_off_site(client, personas, crowd, next_url):
+    client.force_login(personas.alice)
+    data = {
+        "action": "status",
+        "status": "lost",
+        "selected": [str(crowd["ravi"].public_id)],
+        "next": next_url,
+    }
+    response = client.post(reverse("prospects:bulk"), data)
+    assert response["Location"] == reverse("prospects:list")
+    assert Prospect.objects.get(pk=crowd["ravi"].pk).status == "lost"
