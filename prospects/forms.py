@@ -88,7 +88,7 @@ class ProspectForm(forms.Form):
         return initial
 
     def raw(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items()}
+        return dict(self.cleaned_data)
 
 
 class NoteForm(forms.Form):
