@@ -9,9 +9,14 @@ ImportRowError with their row number (the header is row 1).
 import codecs
 import csv
 import io
+import itertools
+import json
 import logging
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,11 +25,22 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg.types.json import Jsonb
+from uuid_utils import uuid7 as fast_uuid7
+from uuid_utils.compat import uuid7
 
 from accounts.models import User
 from clients.models import Client
 
-from .models import CustomField, ImportJob, ImportRowError, Prospect, ProspectEvent, ProspectPhone
+from .models import (
+    CustomField,
+    ImportJob,
+    ImportRowError,
+    Prospect,
+    ProspectEvent,
+    ProspectPhone,
+    search_text_of,
+)
 from .services import active_owners_by_email, custom_field_definitions
 from .validation import clean_prospect
 
@@ -36,6 +52,7 @@ MAX_COLUMNS = 200
 MAX_RUNS = 3  # a job whose run died this many times is marked failed
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the run is dead
 PREVIEW_ROWS = 5
+SWITCH_INTERVAL = 0.0002  # seconds; see _Runner.run
 
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -358,7 +375,21 @@ def imports_resume_stale() -> int:
     return len(ids)
 
 
+@dataclass
+class _Checked:
+    """One batch of records after validation: what the writer needs, nothing from the DB."""
+
+    records: int
+    good: list[tuple[int, dict]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
 class _Runner:
+    """Reads and validates the next batch in a helper thread while this one writes the last.
+
+    Validation is pure Python and never touches the database; the writes spend most of their
+    time waiting on PostgreSQL, which releases the GIL, so the two overlap on two cores."""
+
     def __init__(self, job: ImportJob, token: uuid.UUID):
         self.job, self.token, self.client = job, token, job.client
         self.definitions = custom_field_definitions(self.client)
@@ -366,21 +397,39 @@ class _Runner:
         self.columns = [
             (i, job.mapping[h]) for i, h in enumerate(job.headers) if job.mapping.get(h)
         ]
+        self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
-        self.actor = job.created_by
+        self.writer = ProspectWriter(self.client, job, job.created_by)
 
     def run(self) -> None:
-        with self.job.source.open("rb") as fileobj:
+        # After each database round trip this thread needs the GIL back from the checker;
+        # by default it waits up to 5 ms for it, which would serialise the two threads.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            self._run()
+        finally:
+            sys.setswitchinterval(interval)
+
+    def _run(self) -> None:
+        with (
+            self.job.source.open("rb") as fileobj,
+            ThreadPoolExecutor(1, thread_name_prefix="import-check") as pool,
+        ):
             records = iter_records(fileobj, self.job.delimiter)
             for _ in range(self.job.processed_rows):  # resume: skip what is committed
                 next(records, None)
-            batch = []
-            for record in records:
-                batch.append(record)
-                if len(batch) >= self.batch_size:
-                    self._commit(batch)
-                    batch = []
-            self._commit(batch, last=True)
+            batches = iter(lambda: list(itertools.islice(records, self.batch_size)), [])
+            batch = next(batches, None)
+            if batch is None:
+                self._commit(_Checked(records=0), last=True)
+                return
+            pending = pool.submit(self._check, batch)
+            while pending is not None:
+                checked = pending.result()
+                batch = next(batches, None)
+                pending = pool.submit(self._check, batch) if batch is not None else None
+                self._commit(checked, last=pending is None)
 
     def _raw(self, cells: list[str]) -> dict:
         raw: dict = {}
@@ -392,21 +441,20 @@ class _Runner:
                 raw[target] = value
         return raw
 
-    def _commit(self, batch: list, *, last: bool = False) -> None:
-        errors: list[ImportRowError] = []
-        good: list[tuple[int, dict]] = []
-        width = len(self.job.headers)
+    def _check(self, batch: list) -> _Checked:
+        """Validate a batch (in the helper thread: no database access here)."""
+        checked = _Checked(records=len(batch))
         for row_number, cells, error in batch:
             if cells is None:
-                errors.append(self._error(row_number, error))
+                checked.errors.append((row_number, error))
                 continue
             if not any(c.strip() for c in cells):
                 continue  # a blank line
-            if len(cells) > width:
-                errors.append(
-                    self._error(
+            if len(cells) > self.width:
+                checked.errors.append(
+                    (
                         row_number,
-                        f"The row has {len(cells)} cells but the header has {width} columns.",
+                        f"The row has {len(cells)} cells but the header has {self.width} columns.",
                     )
                 )
                 continue
@@ -419,21 +467,23 @@ class _Runner:
                     f"{BASE_FIELDS.get(f, f.removeprefix('custom.'))}: {' '.join(m)}"
                     for f, m in exc.message_dict.items()
                 )
-                errors.append(self._error(row_number, reasons))
+                checked.errors.append((row_number, reasons))
                 continue
-            good.append((row_number, data))
+            checked.good.append((row_number, data))
+        return checked
 
+    def _commit(self, checked: _Checked, *, last: bool = False) -> None:
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=self.job.pk)
             if job.run_token != self.token:
                 raise _Lost
-            created, updated, skipped = self._write(good)
-            ImportRowError.objects.bulk_create(errors)
-            job.processed_rows = F("processed_rows") + len(batch)
+            created, updated, skipped = self.writer.write(checked.good)
+            self.writer.errors(checked.errors)
+            job.processed_rows = F("processed_rows") + checked.records
             job.created_count = F("created_count") + created
             job.updated_count = F("updated_count") + updated
             job.skipped_count = F("skipped_count") + skipped
-            job.error_count = F("error_count") + len(errors)
+            job.error_count = F("error_count") + len(checked.errors)
             job.heartbeat_at = timezone.now()
             if last:
                 job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
@@ -441,164 +491,249 @@ class _Runner:
             job.refresh_from_db()
             self.job = job
 
-    def _error(self, row_number: int, reason: str) -> ImportRowError:
-        return ImportRowError(
-            client=self.client, job=self.job, row_number=row_number, reason=reason[:2000]
-        )
 
-    def _write(self, good: list[tuple[int, dict]]) -> tuple[int, int, int]:
-        """Create new prospects, update or skip duplicates (same email or phone in the client)."""
+# Columns an import sets on a new prospect, with the value a row without them gets.
+_NEW_DEFAULTS = {
+    "name": "", "organisation": "", "email": "", "address_line1": "", "address_line2": "",
+    "city": "", "state": "", "postal_code": "", "country": "", "latitude": None,
+    "longitude": None, "status": Prospect.Status.NEW, "owner_id": None, "source": "",
+    "tags": [], "notes": "", "custom": {},
+}  # fmt: skip
+# Columns an import may change on an existing prospect.
+UPDATED_COLUMNS = [*_NEW_DEFAULTS, "name_key", "search_text", "updated_by_id", "updated_at"]
+
+
+class ProspectWriter:
+    """Writes one batch of cleaned rows: new prospects, updates of duplicates, their phones and
+    timeline entries, the batch's row errors.
+
+    Rows are plain dicts keyed by column, never model instances: at 100,000 rows building and
+    saving models costs more than the database does. On PostgreSQL new rows go in with COPY
+    and updates as one UPDATE ... FROM unnest(...); elsewhere (the embedded SQLite default)
+    through the ORM's bulk methods."""
+
+    def __init__(self, client: Client, job: ImportJob, actor: User | None):
+        self.client, self.job, self.actor = client, job, actor
+        self.actor_id = actor.pk if actor else None
+        self.copy = can_copy()
+
+    # --- deciding -----------------------------------------------------------------
+
+    def write(self, good: list[tuple[int, dict]]) -> tuple[int, int, int]:
+        """Create new prospects, update or skip duplicates (same email or phone in the client).
+        Returns (created, updated, skipped)."""
         if not good:
             return 0, 0, 0
-        emails = {d["email"] for _, d in good if d.get("email")}
-        numbers = {n for _, d in good for n in d.get("phones", [])}
         scoped = Prospect.objects.for_client(self.client)
-        by_email = {p.email: p for p in scoped.filter(email__in=emails)} if emails else {}
+        emails = {d["email"] for _, d in good if d.get("email")}
+        numbers = {n for _, d in good for n in d.get("phones", ())}
+        by_id = {row["id"]: row for row in scoped.filter(email__in=emails).values(*_LOADED)}
+        by_email = {row["email"]: row for row in by_id.values()}
         phone_owner = dict(
             ProspectPhone.objects.for_client(self.client).filter(number__in=numbers).values_list("number", "prospect_id")
         ) if numbers else {}  # fmt: skip
-        by_id = {p.pk: p for p in by_email.values()}
         missing = set(phone_owner.values()) - set(by_id)
         if missing:
-            by_id.update({p.pk: p for p in scoped.filter(pk__in=missing)})
-        existing_phones: dict[int, set] = {}
+            by_id.update({r["id"]: r for r in scoped.filter(pk__in=missing).values(*_LOADED)})
+        known_phones: dict[int, set] = {}
         for number, prospect_id in phone_owner.items():
-            existing_phones.setdefault(prospect_id, set()).add(number)
+            known_phones.setdefault(prospect_id, set()).add(number)
 
         now = timezone.now()
-        new: list[Prospect] = []
-        changed: dict[int, Prospect] = {}
-        numbers_of: dict[int, list[str]] = {}  # id(prospect) -> phone numbers to add
+        skip = self.job.on_duplicate == ImportJob.OnDuplicate.SKIP
+        new: list[dict] = []
+        changed: dict[int, dict] = {}
+        new_phones: dict[int, list[str]] = {}  # id(row) -> numbers to add
+        seen: dict[str, dict] = {}  # rows of this batch by "e:email" / "p:number"
         skipped = 0
-        pending_by_key: dict[str, Prospect] = {}  # prospects this batch touched, by email/phone
         for _, data in good:
             phones = data.pop("phones", [])
-            keys = ([f"e:{data['email']}"] if data.get("email") else []) + [
-                f"p:{n}" for n in phones
-            ]
-            match = by_email.get(data.get("email") or "")
+            email = data.get("email")
+            keys = ([f"e:{email}"] if email else []) + [f"p:{n}" for n in phones]
+            match = by_email.get(email) if email else None
             if match is None:
                 match = next((by_id[phone_owner[n]] for n in phones if n in phone_owner), None)
             if match is None:
-                match = next((pending_by_key[k] for k in keys if k in pending_by_key), None)
+                match = next((seen[k] for k in keys if k in seen), None)
             if match is not None:
-                if self.job.on_duplicate == ImportJob.OnDuplicate.SKIP:
+                if skip:
                     skipped += 1
                     continue
-                self._merge(match, data, now)
-                if match.pk:
-                    changed[match.pk] = match
-                known = existing_phones.get(match.pk, set())
-                adding = numbers_of.setdefault(id(match), [])
+                _merge(match, data)
+                if "id" in match:
+                    changed[match["id"]] = match
+                known = known_phones.get(match.get("id"), ())
+                adding = new_phones.setdefault(id(match), [])
                 adding += [n for n in phones if n not in known and n not in adding]
-                for k in keys:  # later rows with this row's email or phones are the same prospect
-                    pending_by_key.setdefault(k, match)
+                for k in keys:  # later rows with this row's email or phones are the same one
+                    seen.setdefault(k, match)
                 continue
-            custom = {k: v for k, v in data.pop("custom", {}).items() if v is not None}
-            prospect = Prospect(
-                client=self.client, custom=custom, created_by=self.actor, updated_by=self.actor,
-                import_job=self.job, created_at=now, updated_at=now, **data,
-            )  # fmt: skip
-            prospect.refresh_derived()
-            new.append(prospect)
-            numbers_of[id(prospect)] = list(phones)
+            row = {**_NEW_DEFAULTS}
+            _merge(row, data, new=True)
+            new.append(row)
+            new_phones[id(row)] = list(phones)
             for k in keys:
-                pending_by_key[k] = prospect
+                seen[k] = row
 
-        created = fast_insert(new)
-        fast_insert(
-            [
-                ProspectPhone(client=self.client, prospect=p, number=n, digits=n[1:])
-                for p in created
-                for n in numbers_of[id(p)]
-            ]
-        )
+        self._insert(new, new_phones, now)
         if changed:
-            fast_update(list(changed.values()), UPDATED_FIELDS)
-            ProspectEvent.objects.bulk_create(
-                [
-                    ProspectEvent(client=self.client, prospect=p, kind=ProspectEvent.Kind.IMPORTED, actor=self.actor,
-                                  at=now, text=f"Updated from {self.job.original_name}")
-                    for p in changed.values()
-                ],
-                batch_size=1000,
-            )  # fmt: skip
-            ProspectPhone.objects.bulk_create(
-                [ProspectPhone(client=self.client, prospect=p, number=n, digits=n[1:]) for p in changed.values() for n in numbers_of.get(id(p), [])],
-                batch_size=2000,
-                ignore_conflicts=True,
-            )  # fmt: skip
-        return len(created), len(changed), skipped
+            self._update(list(changed.values()), new_phones, now)
+        return len(new), len(changed), skipped
 
-    def _merge(self, prospect: Prospect, data: dict, now) -> None:
-        """An import updates what its row says and leaves the rest: empty cells change nothing,
-        tags are added, custom values merged."""
-        for field, value in data.items():
-            if field == "tags":
-                prospect.tags = prospect.tags + [t for t in value if t not in prospect.tags]
-            elif field == "custom":
-                prospect.custom = {
-                    **prospect.custom,
-                    **{k: v for k, v in value.items() if v is not None},
-                }
-            elif value not in ("", None) and not (
-                field == "status" and value == Prospect.Status.NEW
-            ):
-                setattr(prospect, field, value)
-        prospect.updated_by, prospect.updated_at = self.actor, now
-        prospect.refresh_derived()
+    # --- writing ------------------------------------------------------------------
+
+    def _insert(self, rows: list[dict], phones: dict[int, list[str]], now) -> None:
+        if not rows:
+            return
+        client_id, job_id, actor_id = self.client.pk, self.job.pk, self.actor_id
+        if not self.copy:
+            for row in rows:
+                row.update(
+                    public_id=uuid7(), created_by_id=actor_id, updated_by_id=actor_id,
+                    import_job_id=job_id, created_at=now, updated_at=now, client_id=client_id,
+                )  # fmt: skip
+            objs = Prospect.objects.bulk_create([Prospect(**row) for row in rows], batch_size=500)
+            for row, obj in zip(rows, objs, strict=True):
+                row["id"] = obj.pk
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('prospects_prospect', 'id'))"
+                    " FROM generate_series(1, %s)",
+                    [len(rows)],
+                )
+                ids = [pk for (pk,) in cursor.fetchall()]
+            # Values the same for every row are turned into COPY text once, JSON by json.dumps
+            # once per row (psycopg's Jsonb would do the same, more slowly).
+            at = now.isoformat()
+            tail = (actor_id, actor_id, job_id, at, at, client_id)
+            values = []
+            for pk, row in zip(ids, rows, strict=True):
+                row["id"] = pk
+                values.append(
+                    (pk, str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
+                     _json(row["custom"]), *tail)
+                )  # fmt: skip
+            copy_rows(Prospect, _INSERTED_COLUMNS, values)
+        self._add_phones([(row["id"], n) for row in rows for n in phones[id(row)]], new=True)
+
+    def _update(self, rows: list[dict], phones: dict[int, list[str]], now) -> None:
+        for row in rows:
+            row.update(updated_by_id=self.actor_id, updated_at=now)
+        if not self.copy:
+            objs = [Prospect(**row) for row in rows]
+            Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
+        else:
+            update_rows(
+                Prospect, self.client, rows, UPDATED_COLUMNS, json_columns=("tags", "custom")
+            )
+        text = f"Updated from {self.job.original_name}"
+        event = {"client_id": self.client.pk, "kind": ProspectEvent.Kind.IMPORTED,
+                 "actor_id": self.actor_id, "at": now, "text": text}  # fmt: skip
+        self._rows(ProspectEvent, [{**event, "prospect_id": row["id"]} for row in rows])
+        self._add_phones([(row["id"], n) for row in rows for n in phones.get(id(row), ())])
+
+    def _add_phones(self, pairs: list[tuple[int, str]], *, new: bool = False) -> None:
+        if not pairs:
+            return
+        client_id = self.client.pk
+        rows = [
+            {"client_id": client_id, "prospect_id": pk, "number": n, "digits": n[1:]}
+            for pk, n in pairs
+        ]
+        if new:  # a new prospect has no phones yet: nothing can conflict
+            self._rows(ProspectPhone, rows)
+        else:
+            objs = [ProspectPhone(**row) for row in rows]
+            ProspectPhone.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
+
+    def errors(self, errors: list[tuple[int, str]]) -> None:
+        self._rows(
+            ImportRowError,
+            [
+                {"client_id": self.client.pk, "job_id": self.job.pk, "row_number": n,
+                 "reason": reason[:2000]}
+                for n, reason in errors
+            ],
+        )  # fmt: skip
+
+    def _rows(self, model, rows: list[dict]) -> None:
+        """Insert new rows of a table whose ids the database assigns."""
+        if not rows:
+            return
+        if not self.copy:
+            model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+            return
+        columns = list(rows[0])
+        copy_rows(model, columns, ([row[c] for c in columns] for row in rows))
 
 
-UPDATED_FIELDS = [
-    "name", "organisation", "email", "address_line1", "address_line2", "city", "state", "postal_code",
-    "country", "latitude", "longitude", "status", "owner", "source", "tags", "notes", "custom",
-    "name_key", "search_text", "updated_by", "updated_at",
+def can_copy() -> bool:
+    return connection.vendor == "postgresql"
+
+
+_LOADED = ["id", *_NEW_DEFAULTS]  # what a duplicate's merge reads
+_COPIED = [c for c in _NEW_DEFAULTS if c not in ("tags", "custom")] + ["name_key", "search_text"]
+_INSERTED_COLUMNS = [
+    "id", "public_id", *_COPIED, "tags", "custom", "created_by_id", "updated_by_id",
+    "import_job_id", "created_at", "updated_at", "client_id",
 ]  # fmt: skip
 
 
-def fast_insert(objs: list) -> list:
-    """Insert new rows of one model; on PostgreSQL with COPY (ids drawn from the sequence first),
-    three times faster than a multi-row INSERT at import sizes. Sets each object's pk."""
-    if not objs:
-        return objs
-    model = type(objs[0])
-    if connection.vendor != "postgresql":
-        return model.objects.bulk_create(objs, batch_size=1000)
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False) if value else ("[]" if value == [] else "{}")
+
+
+def _merge(row: dict, data: dict, *, new: bool = False) -> None:
+    """Apply a cleaned CSV row to a prospect's columns. An import updates what its row says and
+    leaves the rest: empty cells change nothing, tags are added, custom values merged."""
+    for name, value in data.items():
+        if name == "tags":
+            row["tags"] = row["tags"] + [t for t in value if t not in row["tags"]]
+        elif name == "custom":
+            row["custom"] = {**row["custom"], **{k: v for k, v in value.items() if v is not None}}
+        elif name == "owner":
+            if value is not None:
+                row["owner_id"] = value.pk
+        elif new or (value not in ("", None) and not (name == "status" and value == "new")):
+            row[name] = value
+    row["name_key"] = row["name"].strip().lower()[:200]
+    row["search_text"] = search_text_of(row["name_key"], row["organisation"])
+
+
+def copy_rows(model, columns: list[str], rows: Iterable) -> None:
+    """COPY rows (values in `columns` order; JSON already as text) into the model's table."""
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {model._meta.db_table} ({quoted}) FROM STDIN") as copy,
+    ):
+        for values in rows:
+            copy.write_row(values)
+
+
+def update_rows(model, client: Client, rows: list[dict], columns: list[str], json_columns=()):
+    """One UPDATE ... FROM unnest(arrays) for many rows of one client (PostgreSQL); ids in
+    row["id"]. Django's bulk_update builds CASE expressions that are slow at this size."""
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    by_column = {f.column: f for f in meta.concrete_fields}
+    types = [by_column[c].db_type(connection) for c in ["id", *columns]]
+    arrays = [[row["id"] for row in rows]]
+    for column in columns:
+        values = [row[column] for row in rows]
+        arrays.append([Jsonb(v) for v in values] if column in json_columns else values)
+    names = ["id", *columns]
+    sets = ", ".join(
+        f"{connection.ops.quote_name(c)} = u.{connection.ops.quote_name(c)}" for c in columns
+    )
+    unnest = ", ".join(f"%s::{t}[]" for t in types)
+    table = meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{meta.db_table}', 'id')) FROM generate_series(1, %s)",  # noqa: S608 (names from the model)
-            [len(objs)],
+            f"UPDATE {table} SET {sets} FROM unnest({unnest}) AS u({', '.join(names)})"  # noqa: S608 (names from the model)
+            f" WHERE {table}.id = u.id AND {table}.client_id = %s",
+            [*arrays, client.pk],
         )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        columns = ", ".join(["id", *(connection.ops.quote_name(f.column) for f in fields)])
-        with cursor.cursor.copy(f"COPY {meta.db_table} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(
-                    [
-                        obj.pk,
-                        *(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields),
-                    ]
-                )
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, "default"
-    return objs
-
-
-def fast_update(objs: list, field_names: list[str]) -> None:
-    """UPDATE ... WHERE id = %s for each object, sent in one pipeline (executemany); Django's
-    bulk_update builds CASE expressions that PostgreSQL evaluates slowly for thousands of rows."""
-    meta = type(objs[0])._meta
-    fields = [meta.get_field(name) for name in field_names]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    rows = [
-        [*(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields), obj.pk]
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {meta.db_table} SET {assignments} WHERE id = %s", rows)  # noqa: S608
 
 
 def error_report_rows(job: ImportJob) -> Iterator[list]:

@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from uuid_utils.compat import uuid7
 
 from clients.models import Client, TenantModel
 
@@ -25,7 +26,9 @@ class Prospect(TenantModel):
     # Every index costs each insert; these keys are covered by the composite indexes below
     # (which all start with client), or only looked up when a user or an import is deleted.
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Time-ordered (UUIDv7): new ids land at the end of the unique index instead of on a random
+    # page of it, which keeps a 100,000-row import's index writes sequential.
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     name = models.CharField(max_length=200)
     organisation = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254, blank=True)  # stored lower-case
@@ -51,15 +54,20 @@ class Prospect(TenantModel):
     notes = models.TextField(blank=True)
     # Values of the client's CustomField definitions, by key, validated by services.
     custom = models.JSONField(default=dict, blank=True)
-    # Derived by services from the fields above: the name as it sorts, and the text searched.
+    # Derived by services from the fields above: the name as it sorts, and the text searched
+    # for any part of a name or organisation (emails are searched by their start, see queries).
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
+    # Who and which import made it: provenance, read one prospect at a time. These keys have no
+    # database constraint (each costs a check per inserted row, a third of an import's commit);
+    # Django still sets them to NULL when the user or the import is deleted (on_delete).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -67,6 +75,7 @@ class Prospect(TenantModel):
         null=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     # The CSV import that created it, if any (the timeline says "imported from ...").
     import_job = models.ForeignKey(
@@ -76,6 +85,7 @@ class Prospect(TenantModel):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -96,15 +106,26 @@ class Prospect(TenantModel):
     def refresh_derived(self) -> None:
         self.email = self.email.strip().lower()
         self.name_key = self.name.strip().lower()[:200]
-        self.search_text = " ".join(
-            part for part in (self.name_key, self.organisation.lower(), self.email) if part
-        )[:700]
+        self.search_text = search_text_of(self.name_key, self.organisation)
+
+
+def search_text_of(name_key: str, organisation: str) -> str:
+    """What the trigram index holds for a prospect: its name as sorted, then its organisation."""
+    organisation = organisation.lower()
+    return f"{name_key} {organisation}" if organisation else name_key
 
 
 class ProspectPhone(TenantModel):
     """One phone number of a prospect, in E.164, so the same number typed two ways is equal."""
 
-    prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="phones")
+    # Both keys lead an index already (phone_number_idx and the unique constraint). The client is
+    # always the prospect's (whose key is checked), so it needs no database check of its own.
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.CASCADE, related_name="phones", db_index=False
+    )
     number = models.CharField(max_length=20)  # E.164, e.g. +919876543210
     digits = models.CharField(max_length=20)  # the same without "+", searched by any part
 
@@ -395,7 +416,11 @@ class ImportJob(TenantModel):
 
 
 class ImportRowError(TenantModel):
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    # Rows are read by job (import_error_row_idx); a key of their own would only slow imports.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="row_errors", db_index=False
+    )
     row_number = models.PositiveIntegerField()  # 1 = the header line, data starts at 2
     reason = models.TextField()
 

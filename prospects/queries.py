@@ -121,8 +121,8 @@ def _is_postgres() -> bool:
 
 
 def prospect_search(qs: QuerySet, client: Client, q: str) -> QuerySet:
-    """Any part of a phone number (digits), an email prefix, or any part of name, organisation
-    or email. Each form has its own index (migration 0002)."""
+    """Any part of a phone number (digits), the start of an email, or any part of a name or an
+    organisation. Each form has its own index (migrations 0002, 0003)."""
     digits = _PHONE_PUNCTUATION.sub("", q)
     if len(digits) >= 3 and digits.isdigit():
         phones = ProspectPhone.objects.for_client(client).filter(digits__contains=digits)
@@ -130,8 +130,10 @@ def prospect_search(qs: QuerySet, client: Client, q: str) -> QuerySet:
     text = " ".join(q.lower().split())
     if "@" in text:
         return qs.filter(email__startswith=text)
-    if len(text) < 3:  # too short for trigrams: name prefix
-        return qs.filter(name_key__startswith=text)
+    if len(text) < 3:  # too short for trigrams: the start of the name (search_text's start)
+        return qs.filter(search_text__startswith=text)
+    if "." in text and " " not in text:  # "priya.sharma": an email's start, or a name part
+        return qs.filter(Q(email__startswith=text) | Q(search_text__contains=text))
     return qs.filter(search_text__contains=text)
 
 

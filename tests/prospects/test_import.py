@@ -24,6 +24,15 @@ def _csv(text: str | bytes, name="people.csv"):
     return f
 
 
+@pytest.fixture(params=["copy", "orm"])
+def writer(request, monkeypatch):
+    """Both ways rows are written: COPY and unnest() on PostgreSQL, the ORM's bulk methods on
+    the embedded SQLite default (exercised here on PostgreSQL)."""
+    if request.param == "orm":
+        monkeypatch.setattr(importing, "can_copy", lambda: False)
+    return request.param
+
+
 @pytest.fixture
 def signed_in(client, personas):
     client.force_login(personas.bob)
@@ -50,7 +59,7 @@ def _run(client, content, mapping=None, on_duplicate="update", capture=None):
 
 @pytest.mark.django_db
 def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
-    signed_in, personas, django_capture_on_commit_callbacks
+    signed_in, personas, django_capture_on_commit_callbacks, writer
 ):
     content = HEADER + (
         "Ravi Kumar,Ravi@Sunrise.example,098765 43210,Sunrise,interested,first\n"
@@ -129,7 +138,13 @@ def test_the_last_mapping_is_remembered_for_the_next_file(
     [("update", "Ravi K. (updated)", (1, 1, 0)), ("skip", "Ravi Kumar", (1, 0, 1))],
 )
 def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
-    signed_in, personas, django_capture_on_commit_callbacks, on_duplicate, expected_name, counts
+    signed_in,
+    personas,
+    django_capture_on_commit_callbacks,
+    on_duplicate,
+    expected_name,
+    counts,
+    writer,
 ):
     ProspectFactory(
         client=personas.client_a,
@@ -158,7 +173,7 @@ def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
 
 @pytest.mark.django_db
 def test_duplicates_inside_one_file_become_one_prospect(
-    signed_in, django_capture_on_commit_callbacks
+    signed_in, django_capture_on_commit_callbacks, writer
 ):
     content = "Name,Email,Phone\nRavi,ravi@x.example,\nRavi again,RAVI@x.example,+919876543210\nRavi phone,,098765 43210\n"
     job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
@@ -169,7 +184,7 @@ def test_duplicates_inside_one_file_become_one_prospect(
 
 @pytest.mark.django_db
 def test_custom_fields_are_imported_and_validated(
-    signed_in, personas, django_capture_on_commit_callbacks
+    signed_in, personas, django_capture_on_commit_callbacks, writer
 ):
     CustomField.objects.create(
         client=personas.client_a, key="budget", label="Budget", kind="number"
@@ -295,7 +310,7 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(
 
     def commit_then_die(self, batch, last=False):
         real_commit(self, batch, last=last)
-        calls.append(len(batch))
+        calls.append(batch.records)
         raise SystemExit("worker killed")  # not an Exception: nothing marks the job
 
     monkeypatch.setattr(importing._Runner, "_commit", commit_then_die)
@@ -341,10 +356,84 @@ def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypat
     importing.import_start(
         job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
     )
-    monkeypatch.setattr(importing._Runner, "_write", lambda self, good: 1 / 0)
+    monkeypatch.setattr(importing.ProspectWriter, "write", lambda self, good: 1 / 0)
     importing.import_run(job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "ZeroDivisionError" in job.failure_reason
+
+
+@pytest.mark.django_db
+def test_an_error_while_checking_rows_marks_the_job_failed(personas, monkeypatch):
+    """Rows are checked in a helper thread; what goes wrong there reaches the job."""
+    job = importing.import_upload(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("a.csv", b"Name\nA\nB\nC\n"),
+    )
+    importing.import_start(
+        job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
+    )
+
+    def explode(raw, **kwargs):
+        if raw["name"] == "B":
+            raise LookupError("checker broke")
+        return {"name": raw["name"]}
+
+    monkeypatch.setattr(importing, "clean_prospect", explode)
+    monkeypatch.setattr(importing.settings, "IMPORT_BATCH_SIZE", 1)
+    importing.import_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "LookupError" in job.failure_reason
+    assert "after row 2" in job.failure_reason  # row 2 (A) was committed before it
+    assert list(Prospect.objects.values_list("name", flat=True)) == ["A"]
+
+
+@pytest.mark.django_db
+def test_an_imported_prospect_is_stored_as_a_form_would_store_it(
+    signed_in, personas, django_capture_on_commit_callbacks, writer
+):
+    CustomField.objects.create(
+        client=personas.client_a, key="visited", label="Visited", kind="date"
+    )
+    content = (
+        "Name,Organisation,Email,Phone,Address line 1,Address line 2,City,State,Postal code,"
+        "Country code,Latitude,Longitude,Status,Owner,Source,Tags,Notes,visited\n"
+        " Élodie  Müller ,Sunrise Traders,Elodie@Sunrise.example,+44 20 7946 0958; +91 98765 43210,"
+        "12 MG Road,Floor 2,Bengaluru,Karnataka,560001,gb,12.9716,77.5946,Customer,"
+        f'{personas.alice.email.upper()},fair,"VIP, north",Met at the fair,2026-11-02\n'
+    )
+    job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
+    assert (job.created_count, job.error_count) == (1, 0), job.row_errors.values_list("reason")
+    prospect = Prospect.objects.get()
+    prospect.full_clean()  # every column valid for the model
+    stored = {f.attname: getattr(prospect, f.attname) for f in Prospect._meta.concrete_fields}
+    prospect.refresh_derived()  # the derived columns are what the model derives
+    assert stored == {
+        f.attname: getattr(prospect, f.attname) for f in Prospect._meta.concrete_fields
+    }
+    assert (prospect.name, prospect.name_key, prospect.search_text) == (
+        "Élodie Müller",
+        "élodie müller",
+        "élodie müller sunrise traders",
+    )
+    assert (prospect.email, prospect.country, prospect.status) == (
+        "elodie@sunrise.example",
+        "GB",
+        "customer",
+    )
+    assert (str(prospect.latitude), str(prospect.longitude)) == ("12.971600", "77.594600")
+    assert prospect.owner == personas.alice and prospect.tags == ["vip", "north"]
+    assert prospect.custom == {"visited": "2026-11-02"} and prospect.notes == "Met at the fair"
+    assert (prospect.created_by, prospect.updated_by, prospect.import_job) == (
+        personas.bob,
+        personas.bob,
+        job,
+    )
+    assert prospect.public_id.version == 7  # time-ordered
+    assert sorted(prospect.phones.values_list("number", flat=True)) == [
+        "+442079460958",
+        "+919876543210",
+    ]
 
 
 @pytest.mark.django_db
