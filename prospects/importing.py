@@ -378,18 +378,48 @@ def imports_resume_stale() -> int:
 
 @dataclass
 class _Checked:
-    """One batch of records after validation: what the writer needs, nothing from the DB."""
+    """One batch of records after validation: what the planner needs, nothing from the DB."""
 
     records: int
     good: list[tuple[int, dict]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-class _Runner:
-    """Reads and validates the next batch in a helper thread while this one writes the last.
+@dataclass
+class _Found:
+    """What the database holds for a batch: the prospects its rows duplicate (by id, as dicts
+    of _LOADED plus "phones", their numbers among the batch's), and ids for its new rows."""
 
-    Validation is pure Python and never touches the database; the writes spend most of their
-    time waiting on PostgreSQL, which releases the GIL, so the two overlap on two cores."""
+    rows: dict[int, dict]
+    phone_owner: dict[str, int]
+    new_ids: list[int]
+
+
+@dataclass
+class _Plan:
+    """Everything one batch writes, decided and built (the writer only sends it)."""
+
+    records: int
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    new: list = field(default_factory=list)  # COPY tuples, or dicts (ORM path)
+    new_phones: list[tuple[int, str]] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)
+    changed_phones: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _Runner:
+    """Runs an import as a pipeline over batches of rows:
+
+        helper thread:  check batch k+1 (validation)      plan batch k+1 (dedupe, build rows)
+        this thread:    look up batch k+1's duplicates    write batch k (COPY, UPDATE, commit)
+
+    The helper never touches the database. This thread spends most of its time waiting for
+    PostgreSQL, which releases the GIL, so Python work and database work overlap on two
+    cores. Batch k+1 is looked up before batch k is written, so the planner keeps the rows of
+    the batch it planned last and prefers them to what the database returned."""
 
     def __init__(self, job: ImportJob, token: uuid.UUID):
         self.job, self.token, self.client = job, token, job.client
@@ -401,9 +431,10 @@ class _Runner:
         self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.writer = ProspectWriter(self.client, job, job.created_by)
+        self.planner = ImportPlanner(self.client.pk, job, job.created_by_id, self.writer.copy)
 
     def run(self) -> None:
-        # After each database round trip this thread needs the GIL back from the checker;
+        # After each database round trip this thread needs the GIL back from the helper;
         # by default it waits up to 5 ms for it, which would serialise the two threads.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
@@ -415,7 +446,7 @@ class _Runner:
     def _run(self) -> None:
         with (
             self.job.source.open("rb") as fileobj,
-            ThreadPoolExecutor(1, thread_name_prefix="import-check") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="import") as helper,
         ):
             records = iter_records(fileobj, self.job.delimiter)
             for _ in range(self.job.processed_rows):  # resume: skip what is committed
@@ -423,14 +454,29 @@ class _Runner:
             batches = iter(lambda: list(itertools.islice(records, self.batch_size)), [])
             batch = next(batches, None)
             if batch is None:
-                self._commit(_Checked(records=0), last=True)
+                self._commit(_Plan(records=0), last=True)
                 return
-            pending = pool.submit(self._check, batch)
-            while pending is not None:
-                checked = pending.result()
+            checking = helper.submit(self._check, batch)
+            planning = None  # the plan of the batch before, not written yet
+            while checking is not None:
+                try:
+                    checked = checking.result()
+                except Exception:
+                    if planning is not None:  # keep what was ready before the failure
+                        self._commit(planning.result())
+                    raise
                 batch = next(batches, None)
-                pending = pool.submit(self._check, batch) if batch is not None else None
-                self._commit(checked, last=pending is None)
+                checking = helper.submit(self._check, batch) if batch is not None else None
+                if planning is not None and not self.writer.copy:
+                    # Without COPY the database assigns ids as it writes: write first.
+                    self._commit(planning.result())
+                    planning = None
+                found = self.writer.find(checked.good)
+                upcoming = helper.submit(self.planner.plan, checked, found)
+                if planning is not None:
+                    self._commit(planning.result())
+                planning = upcoming
+            self._commit(planning.result(), last=True)
 
     def _raw(self, cells: list[str]) -> dict:
         raw: dict = {}
@@ -473,18 +519,17 @@ class _Runner:
             checked.good.append((row_number, data))
         return checked
 
-    def _commit(self, checked: _Checked, *, last: bool = False) -> None:
+    def _commit(self, plan: _Plan, *, last: bool = False) -> None:
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=self.job.pk)
             if job.run_token != self.token:
                 raise _Lost
-            created, updated, skipped = self.writer.write(checked.good)
-            self.writer.errors(checked.errors)
-            job.processed_rows = F("processed_rows") + checked.records
-            job.created_count = F("created_count") + created
-            job.updated_count = F("updated_count") + updated
-            job.skipped_count = F("skipped_count") + skipped
-            job.error_count = F("error_count") + len(checked.errors)
+            self.writer.write(plan)
+            job.processed_rows = F("processed_rows") + plan.records
+            job.created_count = F("created_count") + plan.created
+            job.updated_count = F("updated_count") + plan.updated
+            job.skipped_count = F("skipped_count") + plan.skipped
+            job.error_count = F("error_count") + len(plan.errors)
             job.heartbeat_at = timezone.now()
             if last:
                 job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
@@ -502,83 +547,147 @@ _NEW_DEFAULTS = {
 }  # fmt: skip
 # Columns an import may change on an existing prospect.
 UPDATED_COLUMNS = [*_NEW_DEFAULTS, "name_key", "search_text", "updated_by_id", "updated_at"]
+_LOADED = ["id", *_NEW_DEFAULTS]  # what a duplicate's merge reads
+_COPIED = [c for c in _NEW_DEFAULTS if c not in ("tags", "custom")] + ["name_key", "search_text"]
+_INSERTED_COLUMNS = [
+    "id", "public_id", *_COPIED, "tags", "custom", "created_by_id", "updated_by_id",
+    "import_job_id", "created_at", "updated_at", "client_id",
+]  # fmt: skip
+
+
+def can_copy() -> bool:
+    return connection.vendor == "postgresql"
+
+
+class ImportPlanner:
+    """Decides what each row does (create, update a duplicate, skip) and builds the rows to
+    write. Pure Python: it runs in the import's helper thread.
+
+    Rows are plain dicts keyed by column, never model instances: at 100,000 rows building
+    models costs more than the database does."""
+
+    def __init__(self, client_id: int, job: ImportJob, actor_id: int | None, copy: bool):
+        self.client_id, self.job_id, self.actor_id, self.copy = client_id, job.pk, actor_id, copy
+        self.skip = job.on_duplicate == ImportJob.OnDuplicate.SKIP
+        # The rows the last plan created or changed, which the database may not hold yet
+        # when the next batch is looked up: by id and by "e:email" / "p:number".
+        self.recent_ids: dict[int, dict] = {}
+        self.recent_keys: dict[str, dict] = {}
+
+    def plan(self, checked: _Checked, found: _Found) -> _Plan:
+        plan = _Plan(records=checked.records, errors=checked.errors)
+        recent = self.recent_keys
+        rows = {pk: self.recent_ids.get(pk, row) for pk, row in found.rows.items()}
+        by_email = {row["email"]: row for row in rows.values() if row["email"]}
+        new: list[dict] = []
+        touched: dict[int, dict] = {}  # id(row) -> row, for every row this plan writes
+        seen: dict[str, dict] = {}  # this batch's rows by "e:email" / "p:number"
+        new_ids = iter(found.new_ids)
+
+        def duplicate(email: str, phones: list[str], keys: list[str]) -> dict | None:
+            # the same email, else the same phone, in the client; else an earlier row
+            if email and (match := recent.get(f"e:{email}") or by_email.get(email)):
+                return match
+            for n in phones:
+                if match := recent.get(f"p:{n}"):
+                    return match
+                if (owner := found.phone_owner.get(n)) is not None:
+                    return rows[owner]
+            return next((seen[k] for k in keys if k in seen), None)
+
+        for _, data in checked.good:
+            phones = data.pop("phones", [])
+            email = data.get("email") or ""
+            keys = ([f"e:{email}"] if email else []) + [f"p:{n}" for n in phones]
+            row = duplicate(email, phones, keys)
+            if row is not None and self.skip:
+                plan.skipped += 1
+                continue
+            if row is None:
+                row = {**_NEW_DEFAULTS, "phones": set(), "_new": True}
+                if self.copy:
+                    row["id"] = next(new_ids)
+                _merge(row, data, new=True)
+                new.append(row)
+            else:
+                _merge(row, data)
+            touched[id(row)] = row
+            for n in phones:
+                if n not in row["phones"]:
+                    row["phones"].add(n)
+                    if not row["_new"]:  # it may have the number by now: written with care
+                        plan.changed_phones.append((row["id"], n))
+            for k in keys:  # later rows with this row's email or phones are the same one
+                seen.setdefault(k, row)
+
+        now = timezone.now()
+        changed = [row for row in touched.values() if not row["_new"]]
+        for row in changed:
+            row.update(updated_by_id=self.actor_id, updated_at=now)
+        plan.created, plan.updated = len(new), len(changed)
+        plan.changed = [{c: row[c] for c in ("id", *UPDATED_COLUMNS)} for row in changed]
+        if self.copy:
+            plan.new = self._copy_rows(new, now)
+            plan.new_phones = [(row["id"], n) for row in new for n in row["phones"]]
+        else:  # the writer sets each row's id, then writes its phones
+            plan.new = new
+            plan.new_phones = [(row, n) for row in new for n in row["phones"]]
+        # What the next batch must see even if its lookup runs before this plan is written.
+        self.recent_ids = {row["id"]: row for row in touched.values() if "id" in row}
+        self.recent_keys = {}
+        for row in touched.values():
+            row["_new"] = False  # from now on a duplicate updates it
+            if row["email"]:
+                self.recent_keys[f"e:{row['email']}"] = row
+            for n in row["phones"]:
+                self.recent_keys[f"p:{n}"] = row
+        return plan
+
+    def _copy_rows(self, rows: list[dict], now) -> list[tuple]:
+        # Values the same for every row become COPY text once; JSON is dumped once per row.
+        at = now.isoformat()
+        tail = (self.actor_id, self.actor_id, self.job_id, at, at, self.client_id)
+        return [
+            (row["id"], str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
+             _json(row["custom"]), *tail)
+            for row in rows
+        ]  # fmt: skip
 
 
 class ProspectWriter:
-    """Writes one batch of cleaned rows: new prospects, updates of duplicates, their phones and
-    timeline entries, the batch's row errors.
+    """The database side of an import: finds a batch's duplicates and writes plans.
 
-    Rows are plain dicts keyed by column, never model instances: at 100,000 rows building and
-    saving models costs more than the database does. On PostgreSQL new rows go in with COPY
-    and updates as one UPDATE ... FROM unnest(...); elsewhere (the embedded SQLite default)
-    through the ORM's bulk methods."""
+    On PostgreSQL new rows go in with COPY and updates as one UPDATE ... FROM unnest(...);
+    elsewhere (the embedded SQLite default) through the ORM's bulk methods."""
 
     def __init__(self, client: Client, job: ImportJob, actor: User | None):
         self.client, self.job, self.actor = client, job, actor
         self.actor_id = actor.pk if actor else None
         self.copy = can_copy()
 
-    # --- deciding -----------------------------------------------------------------
+    # --- reading: the duplicates of a batch -------------------------------------------
 
-    def write(self, good: list[tuple[int, dict]]) -> tuple[int, int, int]:
-        """Create new prospects, update or skip duplicates (same email or phone in the client).
-        Returns (created, updated, skipped)."""
-        if not good:
-            return 0, 0, 0
+    def find(self, good: list[tuple[int, dict]]) -> _Found:
+        """The client's prospects with the same email or phone as a row of the batch."""
         emails = list({d["email"] for _, d in good if d.get("email")})
         numbers = list({n for _, d in good for n in d.get("phones", ())})
-        by_id = {row["id"]: row for row in self._prospects("email", emails)}
-        by_email = {row["email"]: row for row in by_id.values()}
+        rows = {row["id"]: row for row in self._prospects("email", emails)} if emails else {}
         phone_owner = dict(self._phone_owners(numbers)) if numbers else {}
-        missing = list(set(phone_owner.values()) - set(by_id))
+        missing = list(set(phone_owner.values()) - set(rows))
         if missing:
-            by_id.update({row["id"]: row for row in self._prospects("id", missing)})
-        known_phones: dict[int, set] = {}
+            rows.update({row["id"]: row for row in self._prospects("id", missing)})
+        for row in rows.values():
+            row["phones"], row["_new"] = set(), False
         for number, prospect_id in phone_owner.items():
-            known_phones.setdefault(prospect_id, set()).add(number)
-
-        now = timezone.now()
-        skip = self.job.on_duplicate == ImportJob.OnDuplicate.SKIP
-        new: list[dict] = []
-        changed: dict[int, dict] = {}
-        new_phones: dict[int, list[str]] = {}  # id(row) -> numbers to add
-        seen: dict[str, dict] = {}  # rows of this batch by "e:email" / "p:number"
-        skipped = 0
-        for _, data in good:
-            phones = data.pop("phones", [])
-            email = data.get("email")
-            keys = ([f"e:{email}"] if email else []) + [f"p:{n}" for n in phones]
-            match = by_email.get(email) if email else None
-            if match is None:
-                match = next((by_id[phone_owner[n]] for n in phones if n in phone_owner), None)
-            if match is None:
-                match = next((seen[k] for k in keys if k in seen), None)
-            if match is not None:
-                if skip:
-                    skipped += 1
-                    continue
-                _merge(match, data)
-                if "id" in match:
-                    changed[match["id"]] = match
-                known = known_phones.get(match.get("id"), ())
-                adding = new_phones.setdefault(id(match), [])
-                adding += [n for n in phones if n not in known and n not in adding]
-                for k in keys:  # later rows with this row's email or phones are the same one
-                    seen.setdefault(k, match)
-                continue
-            row = {**_NEW_DEFAULTS}
-            _merge(row, data, new=True)
-            new.append(row)
-            new_phones[id(row)] = list(phones)
-            for k in keys:
-                seen[k] = row
-
-        self._insert(new, new_phones, now)
-        if changed:
-            self._update(list(changed.values()), new_phones, now)
-        return len(new), len(changed), skipped
-
-    # --- reading: the duplicates of a batch -------------------------------------------
+            rows[prospect_id]["phones"].add(number)
+        new_ids = []
+        if self.copy and good:
+            new_ids = [pk for (pk,) in _fetch(
+                "SELECT nextval(pg_get_serial_sequence('prospects_prospect', 'id'))"
+                " FROM generate_series(1, %s)",
+                [len(good)],
+            )]  # fmt: skip
+        return _Found(rows=rows, phone_owner=phone_owner, new_ids=new_ids)
 
     def _prospects(self, column: str, values: list) -> list[dict]:
         """The client's prospects whose `column` is one of `values`, as dicts of _LOADED."""
@@ -605,82 +714,66 @@ class ProspectWriter:
             [self.client.pk, numbers],
         )
 
-    # --- writing ------------------------------------------------------------------
+    # --- writing ------------------------------------------------------------------------
 
-    def _insert(self, rows: list[dict], phones: dict[int, list[str]], now) -> None:
-        if not rows:
-            return
-        client_id, job_id, actor_id = self.client.pk, self.job.pk, self.actor_id
-        if not self.copy:
-            for row in rows:
-                row.update(
-                    public_id=uuid7(), created_by_id=actor_id, updated_by_id=actor_id,
-                    import_job_id=job_id, created_at=now, updated_at=now, client_id=client_id,
-                )  # fmt: skip
-            objs = Prospect.objects.bulk_create([Prospect(**row) for row in rows], batch_size=500)
-            for row, obj in zip(rows, objs, strict=True):
-                row["id"] = obj.pk
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence('prospects_prospect', 'id'))"
-                    " FROM generate_series(1, %s)",
-                    [len(rows)],
+    def write(self, plan: _Plan) -> None:
+        client_id, now = self.client.pk, timezone.now()
+        if plan.new:
+            if self.copy:
+                copy_rows(Prospect, _INSERTED_COLUMNS, plan.new)
+            else:
+                self._orm_insert(plan.new, now)
+        if plan.new_phones:
+            pairs = plan.new_phones
+            if not self.copy:  # (row dict, number): the ids are known now
+                pairs = [(row["id"], n) for row, n in pairs]
+            self._rows(ProspectPhone, [
+                {"client_id": client_id, "prospect_id": pk, "number": n, "digits": n[1:]}
+                for pk, n in pairs
+            ])  # fmt: skip
+        if plan.changed:
+            if self.copy:
+                update_rows(
+                    Prospect, self.client, plan.changed, UPDATED_COLUMNS, ("tags", "custom")
                 )
-                ids = [pk for (pk,) in cursor.fetchall()]
-            # Values the same for every row are turned into COPY text once, JSON by json.dumps
-            # once per row (psycopg's Jsonb would do the same, more slowly).
-            at = now.isoformat()
-            tail = (actor_id, actor_id, job_id, at, at, client_id)
-            values = []
-            for pk, row in zip(ids, rows, strict=True):
-                row["id"] = pk
-                values.append(
-                    (pk, str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
-                     _json(row["custom"]), *tail)
-                )  # fmt: skip
-            copy_rows(Prospect, _INSERTED_COLUMNS, values)
-        self._add_phones([(row["id"], n) for row in rows for n in phones[id(row)]], new=True)
-
-    def _update(self, rows: list[dict], phones: dict[int, list[str]], now) -> None:
-        for row in rows:
-            row.update(updated_by_id=self.actor_id, updated_at=now)
-        if not self.copy:
-            objs = [Prospect(**row) for row in rows]
-            Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
-        else:
-            update_rows(
-                Prospect, self.client, rows, UPDATED_COLUMNS, json_columns=("tags", "custom")
-            )
-        text = f"Updated from {self.job.original_name}"
-        event = {"client_id": self.client.pk, "kind": ProspectEvent.Kind.IMPORTED,
-                 "actor_id": self.actor_id, "at": now, "text": text}  # fmt: skip
-        self._rows(ProspectEvent, [{**event, "prospect_id": row["id"]} for row in rows])
-        self._add_phones([(row["id"], n) for row in rows for n in phones.get(id(row), ())])
-
-    def _add_phones(self, pairs: list[tuple[int, str]], *, new: bool = False) -> None:
-        if not pairs:
-            return
-        client_id = self.client.pk
-        rows = [
-            {"client_id": client_id, "prospect_id": pk, "number": n, "digits": n[1:]}
-            for pk, n in pairs
-        ]
-        if new:  # a new prospect has no phones yet: nothing can conflict
-            self._rows(ProspectPhone, rows)
-        else:
-            objs = [ProspectPhone(**row) for row in rows]
+            else:
+                objs = [Prospect(**row) for row in plan.changed]
+                Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
+            text = f"Updated from {self.job.original_name}"
+            self._rows(ProspectEvent, [
+                {"client_id": client_id, "prospect_id": row["id"], "kind": ProspectEvent.Kind.IMPORTED,
+                 "actor_id": self.actor_id, "at": now, "text": text}
+                for row in plan.changed
+            ])  # fmt: skip
+        if plan.changed_phones:  # a number may have reached the prospect since: no conflict
+            objs = [
+                ProspectPhone(client_id=client_id, prospect_id=pk, number=n, digits=n[1:])
+                for pk, n in plan.changed_phones
+            ]
             ProspectPhone.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
+        self._rows(ImportRowError, [
+            {"client_id": client_id, "job_id": self.job.pk, "row_number": n, "reason": reason[:2000]}
+            for n, reason in plan.errors
+        ])  # fmt: skip
 
-    def errors(self, errors: list[tuple[int, str]]) -> None:
-        self._rows(
-            ImportRowError,
-            [
-                {"client_id": self.client.pk, "job_id": self.job.pk, "row_number": n,
-                 "reason": reason[:2000]}
-                for n, reason in errors
-            ],
-        )  # fmt: skip
+    def _orm_insert(self, rows: list[dict], now) -> None:
+        fields = {**_NEW_DEFAULTS, "name_key": "", "search_text": ""}
+        objs = [
+            Prospect(
+                **{c: row[c] for c in fields},
+                public_id=uuid7(),
+                created_by_id=self.actor_id,
+                updated_by_id=self.actor_id,
+                import_job_id=self.job.pk,
+                created_at=now,
+                updated_at=now,
+                client_id=self.client.pk,
+            )
+            for row in rows
+        ]
+        Prospect.objects.bulk_create(objs, batch_size=500)
+        for row, obj in zip(rows, objs, strict=True):
+            row["id"] = obj.pk
 
     def _rows(self, model, rows: list[dict]) -> None:
         """Insert new rows of a table whose ids the database assigns."""
@@ -691,18 +784,6 @@ class ProspectWriter:
             return
         columns = list(rows[0])
         copy_rows(model, columns, ([row[c] for c in columns] for row in rows))
-
-
-def can_copy() -> bool:
-    return connection.vendor == "postgresql"
-
-
-_LOADED = ["id", *_NEW_DEFAULTS]  # what a duplicate's merge reads
-_COPIED = [c for c in _NEW_DEFAULTS if c not in ("tags", "custom")] + ["name_key", "search_text"]
-_INSERTED_COLUMNS = [
-    "id", "public_id", *_COPIED, "tags", "custom", "created_by_id", "updated_by_id",
-    "import_job_id", "created_at", "updated_at", "client_id",
-]  # fmt: skip
 
 
 def _json(value) -> str:

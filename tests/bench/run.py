@@ -555,7 +555,13 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
                 clock.patch(importing._Runner, "_check", lambda a: HELPER + "checking rows")
             )
             stack.enter_context(
-                clock.patch(Future, "result", lambda a: "waiting for the row checker")
+                clock.patch(importing.ImportPlanner, "plan", lambda a: HELPER + "planning rows")
+            )
+            stack.enter_context(clock.patch(Future, "result", lambda a: "waiting for the helper"))
+            stack.enter_context(
+                clock.patch(
+                    importing.ProspectWriter, "find", lambda a: "finding duplicates (SELECT)"
+                )
             )
             for method in ("bulk_create", "bulk_update"):
                 stack.enter_context(

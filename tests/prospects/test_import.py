@@ -137,6 +137,7 @@ def test_the_last_mapping_is_remembered_for_the_next_file(
     ("on_duplicate", "expected_name", "counts"),
     [("update", "Ravi K. (updated)", (1, 1, 0)), ("skip", "Ravi Kumar", (1, 0, 1))],
 )
+@pytest.mark.parametrize("batch_size", [2000, 1])
 def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
     signed_in,
     personas,
@@ -145,7 +146,10 @@ def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
     expected_name,
     counts,
     writer,
+    settings,
+    batch_size,
 ):
+    settings.IMPORT_BATCH_SIZE = batch_size
     ProspectFactory(
         client=personas.client_a,
         name="Ravi Kumar",
@@ -172,14 +176,36 @@ def test_duplicates_by_email_or_normalised_phone_are_updated_or_skipped(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("batch_size", [2000, 1, 2])
 def test_duplicates_inside_one_file_become_one_prospect(
-    signed_in, django_capture_on_commit_callbacks, writer
+    signed_in, django_capture_on_commit_callbacks, writer, settings, batch_size
 ):
-    content = "Name,Email,Phone\nRavi,ravi@x.example,\nRavi again,RAVI@x.example,+919876543210\nRavi phone,,098765 43210\n"
+    """Whether the rows land in one batch or in consecutive ones (the next batch is looked up
+    before the last one is written), they make one prospect with everything merged."""
+    settings.IMPORT_BATCH_SIZE = batch_size
+    content = (
+        "Name,Email,Phone,Tags\n"
+        "Ravi,ravi@x.example,,a\n"
+        "Ravi again,RAVI@x.example,+919876543210,b\n"
+        "Ravi phone,,098765 43210,c\n"
+        "Ravi second phone,ravi@x.example,+91 98765 43211,d\n"
+        "Ravi by the second,ravi.new@x.example,+919876543211,e\n"
+    )
     job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
     assert Prospect.objects.count() == 1
-    assert (job.created_count, job.error_count) == (1, 0)
-    assert list(Prospect.objects.get().phones.values_list("number", flat=True)) == ["+919876543210"]
+    assert (job.created_count, job.error_count, job.processed_rows) == (1, 0, 5)
+    ravi = Prospect.objects.get()
+    assert (ravi.name, ravi.email, ravi.tags) == (
+        "Ravi by the second",
+        "ravi.new@x.example",
+        ["a", "b", "c", "d", "e"],
+    )
+    assert sorted(ravi.phones.values_list("number", flat=True)) == [
+        "+919876543210",
+        "+919876543211",
+    ]
+    # updates of a prospect this import created count once per batch that changed it
+    assert job.updated_count == (0 if batch_size == 2000 else {1: 4, 2: 2}[batch_size])
 
 
 @pytest.mark.django_db
