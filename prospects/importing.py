@@ -26,7 +26,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 from uuid_utils import uuid7 as fast_uuid7
 from uuid_utils.compat import uuid7
 
@@ -451,22 +450,20 @@ class _Runner:
             records = iter_records(fileobj, self.job.delimiter)
             for _ in range(self.job.processed_rows):  # resume: skip what is committed
                 next(records, None)
+            # Only the helper reads the file (its tasks run one after the other).
             batches = iter(lambda: list(itertools.islice(records, self.batch_size)), [])
-            batch = next(batches, None)
-            if batch is None:
-                self._commit(_Plan(records=0), last=True)
-                return
-            checking = helper.submit(self._check, batch)
+            checking = helper.submit(self._check_next, batches)
             planning = None  # the plan of the batch before, not written yet
-            while checking is not None:
+            while True:
                 try:
                     checked = checking.result()
                 except Exception:
                     if planning is not None:  # keep what was ready before the failure
                         self._commit(planning.result())
                     raise
-                batch = next(batches, None)
-                checking = helper.submit(self._check, batch) if batch is not None else None
+                if checked is None:
+                    break
+                checking = helper.submit(self._check_next, batches)
                 if planning is not None and not self.writer.copy:
                     # Without COPY the database assigns ids as it writes: write first.
                     self._commit(planning.result())
@@ -476,7 +473,11 @@ class _Runner:
                 if planning is not None:
                     self._commit(planning.result())
                 planning = upcoming
-            self._commit(planning.result(), last=True)
+            self._commit(planning.result() if planning else _Plan(records=0), last=True)
+
+    def _check_next(self, batches) -> "_Checked | None":
+        batch = next(batches, None)
+        return None if batch is None else self._check(batch)
 
     def _raw(self, cells: list[str]) -> dict:
         raw: dict = {}
@@ -696,7 +697,7 @@ class ProspectWriter:
             return list(scoped.filter(**{f"{column}__in": values}).values(*_LOADED))
         rows = _fetch(
             f"SELECT {', '.join(_LOADED)} FROM prospects_prospect"  # noqa: S608 (fixed names)
-            f" WHERE client_id = %s AND {column} = ANY(%s)",
+            f" WHERE client_id = %s AND {column} = ANY(%b)",
             [self.client.pk, values],
         )
         found = [dict(zip(_LOADED, row, strict=True)) for row in rows]
@@ -710,7 +711,7 @@ class ProspectWriter:
             return list(phones.values_list("number", "prospect_id"))
         return _fetch(
             "SELECT number, prospect_id FROM prospects_prospectphone"
-            " WHERE client_id = %s AND number = ANY(%s)",
+            " WHERE client_id = %s AND number = ANY(%b)",
             [self.client.pk, numbers],
         )
 
@@ -720,7 +721,7 @@ class ProspectWriter:
         client_id, now = self.client.pk, timezone.now()
         if plan.new:
             if self.copy:
-                copy_rows(Prospect, _INSERTED_COLUMNS, plan.new)
+                copy_rows(Prospect._meta.db_table, _INSERTED_COLUMNS, plan.new)
             else:
                 self._orm_insert(plan.new, now)
         if plan.new_phones:
@@ -745,7 +746,17 @@ class ProspectWriter:
                  "actor_id": self.actor_id, "at": now, "text": text}
                 for row in plan.changed
             ])  # fmt: skip
-        if plan.changed_phones:  # a number may have reached the prospect since: no conflict
+        if plan.changed_phones and self.copy:  # it may have the number by now: no conflict
+            ids, numbers = zip(*plan.changed_phones, strict=True)
+            _fetch(
+                "INSERT INTO prospects_prospectphone (client_id, prospect_id, number, digits)"
+                " SELECT %s, u.id, u.number, substr(u.number, 2)"
+                " FROM unnest(%b::bigint[], %b::text[]) AS u(id, number)"
+                " ON CONFLICT (prospect_id, number) DO NOTHING",
+                [client_id, list(ids), list(numbers)],
+                rows=False,
+            )
+        elif plan.changed_phones:
             objs = [
                 ProspectPhone(client_id=client_id, prospect_id=pk, number=n, digits=n[1:])
                 for pk, n in plan.changed_phones
@@ -783,7 +794,7 @@ class ProspectWriter:
             model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
             return
         columns = list(rows[0])
-        copy_rows(model, columns, ([row[c] for c in columns] for row in rows))
+        copy_rows(model._meta.db_table, columns, ([row[c] for c in columns] for row in rows))
 
 
 def _json(value) -> str:
@@ -807,50 +818,54 @@ def _merge(row: dict, data: dict, *, new: bool = False) -> None:
     row["search_text"] = search_text_of(row["name_key"], row["organisation"])
 
 
-def copy_rows(model, columns: list[str], rows: Iterable) -> None:
-    """COPY rows (values in `columns` order; JSON already as text) into the model's table."""
+def copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
+    """COPY rows (values in `columns` order; JSON already as text) into a table."""
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with (
         connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {model._meta.db_table} ({quoted}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy,
     ):
         for values in rows:
             copy.write_row(values)
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
-    """Run a query with server-side parameters on Django's connection (PostgreSQL). Django
-    quotes parameters into the SQL text in Python, which costs milliseconds per query for
-    the thousands of values of a batch; here a list travels as one array parameter."""
+def _fetch(sql: str, params: list, *, rows: bool = True) -> list[tuple]:
+    """Run a statement with server-side parameters on Django's connection (PostgreSQL).
+    Django quotes parameters into the SQL text in Python, which costs milliseconds per query
+    for the thousands of values of a batch; here a list travels as one (binary, %b) array."""
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if rows else []
 
 
 def update_rows(model, client: Client, rows: list[dict], columns: list[str], json_columns=()):
-    """One UPDATE ... FROM unnest(arrays) for many rows of one client (PostgreSQL); ids in
-    row["id"]. Django's bulk_update builds CASE expressions that are slow at this size."""
-    meta = model._meta
-    by_column = {f.column: f for f in meta.concrete_fields}
-    types = [by_column[c].db_type(connection) for c in ["id", *columns]]
-    arrays = [[row["id"] for row in rows]]
-    for column in columns:
-        values = [row[column] for row in rows]
-        arrays.append([Jsonb(v) for v in values] if column in json_columns else values)
-    names = ["id", *columns]
+    """Update many rows of one client (PostgreSQL; ids in row["id"]): COPY the new values into
+    a temporary table, then one UPDATE ... FROM it. Django's bulk_update builds CASE
+    expressions that are slow at this size, and array parameters are dumped in Python."""
+    table = model._meta.db_table
+    stage = f"{table}_import_stage"
+    names = ", ".join(connection.ops.quote_name(c) for c in ["id", *columns])
     sets = ", ".join(
-        f"{connection.ops.quote_name(c)} = u.{connection.ops.quote_name(c)}" for c in columns
+        f"{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in columns
     )
-    unnest = ", ".join(f"%s::{t}[]" for t in types)
-    table = meta.db_table
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:  # arrays as parameters, see _fetch
-        cursor.execute(
-            f"UPDATE {table} SET {sets} FROM unnest({unnest}) AS u({', '.join(names)})"  # noqa: S608 (names from the model)
-            f" WHERE {table}.id = u.id AND {table}.client_id = %s",
-            [*arrays, client.pk],
+    with connection.cursor() as cursor:
+        create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS"
+        cursor.execute(f"{create} SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
+        copy_rows(
+            stage,
+            ["id", *columns],
+            (
+                [_json(row[c]) if c in json_columns else row[c] for c in ("id", *columns)]
+                for row in rows
+            ),
         )
+        cursor.execute(
+            f"UPDATE {table} SET {sets} FROM {stage} s"  # noqa: S608 (names from the model)
+            f" WHERE {table}.id = s.id AND {table}.client_id = %s",
+            [client.pk],
+        )
+        cursor.execute(f"TRUNCATE {stage}")  # a second batch in this transaction starts empty
 
 
 def error_report_rows(job: ImportJob) -> Iterator[list]:

@@ -570,11 +570,11 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             stack.enter_context(
                 clock.patch(QuerySet, "_fetch_all", lambda a: "ORM reads (duplicate lookups, job)")
             )
+            stack.enter_context(clock.patch(importing, "copy_rows", lambda a: f"COPY {a[0]}"))
             stack.enter_context(
-                clock.patch(importing, "copy_rows", lambda a: f"COPY {a[0].__name__}")
-            )
-            stack.enter_context(
-                clock.patch(importing, "update_rows", lambda a: f"UPDATE {a[0].__name__}")
+                clock.patch(
+                    importing, "update_rows", lambda a: f"UPDATE {a[0].__name__} (with its COPY)"
+                )
             )
             stack.enter_context(
                 clock.patch(
