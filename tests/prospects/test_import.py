@@ -480,3 +480,20 @@ def test_posting_the_upload_form_without_a_file_says_so(signed_in):
     response = signed_in.post(reverse("prospects:import_new"), {})
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_deleting_the_importer_or_the_import_keeps_the_prospects(
+    signed_in, personas, django_capture_on_commit_callbacks
+):
+    """created_by, updated_by and import_job have no database constraint (each cost a check per
+    imported row); Django's on_delete still clears them."""
+    job = _run(signed_in, "Name\nRavi\n", capture=django_capture_on_commit_callbacks)
+    ravi = Prospect.objects.get()
+    assert (ravi.created_by, ravi.updated_by, ravi.import_job) == (personas.bob, personas.bob, job)
+    job.delete()
+    ravi.refresh_from_db()
+    assert ravi.import_job is None
+    personas.bob.delete()
+    ravi.refresh_from_db()
+    assert (ravi.created_by, ravi.updated_by) == (None, None)

@@ -67,6 +67,13 @@ def crowd(personas):
         ("+91 98765 43210", ["Ravi Kumar"]),
         ("7946-0958", ["Anita Desai"]),
         ("z", ["zed Brown"]),
+        ("ra", ["Ravi Kumar"]),  # too short for trigrams: the start of the name
+        ("um", []),  # ... and only the start
+        ("zed@brown.example", ["zed Brown"]),
+        ("anita@", ["Anita Desai"]),
+        ("Ravi@Sunrise.", ["Ravi Kumar"]),
+        ("sunrise.example", []),  # an email is searched by its start, not any part
+        ("ravi@sunrise.examplex", []),
         ("nobody", []),
     ],
 )
