@@ -4,13 +4,14 @@ import csv
 import re
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import CustomField, Prospect, ProspectPhone
 
 CHUNK = 2000
 # Cells a spreadsheet would run as a formula ("=cmd|' /C calc'!A0"); prefixed with a quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = frozenset(_FORMULA_START)
 # A signed number or phone numbers ("+91 98765 43210; +44 20 7946 0958") is data, not a formula.
 _PLAIN_NUMBER = re.compile(r"[+-][\d\s.;,+()-]*")
 
@@ -47,20 +48,30 @@ def csv_lines(rows) -> Iterator[str]:
 
 
 def export_rows(qs: QuerySet[Prospect], definitions: list[CustomField]) -> Iterator[str]:
-    """CSV lines of the prospects in `qs` (already scoped and filtered), in id order, read by
-    keyset chunks so neither the database nor Python holds the whole list."""
+    """CSV lines of the prospects in `qs` (already scoped and filtered), oldest first, read by
+    keyset chunks along prospect_created_idx so neither the database nor Python holds the
+    whole list."""
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(
         [name for name, _ in COLUMNS] + [f"custom.{d.key}" for d in definitions]
     )  # the BOM makes Excel read UTF-8
     fields = [f for _, f in COLUMNS if f] + ["id", "custom"]
-    last_id = 0
-    qs = qs.order_by("id")
+    at = {f: i for i, f in enumerate(fields)}
+    # Each column as a position in the fetched row (-1: phones, filled in below).
+    positions = [at[f] if f else -1 for _, f in COLUMNS]
+    id_at, custom_at, tags_at = at["id"], at["custom"], at["tags"]
+    dates = [i for i, f in enumerate(fields) if f.endswith("_at")]
+    keys = [d.key for d in definitions]
+    qs = qs.order_by("created_at", "id")
+    after = Q()
     while True:
-        chunk = list(qs.filter(id__gt=last_id).values_list(*fields)[:CHUNK])
+        chunk = list(qs.filter(after).values_list(*fields)[:CHUNK])
         if not chunk:
             return
-        ids = [row[-2] for row in chunk]
+        last_at, last_id = chunk[-1][at["created_at"]], chunk[-1][id_at]
+        # (created_at, id) > (last_at, last_id), written so the index range starts at last_at
+        after = Q(created_at__gte=last_at) & (Q(created_at__gt=last_at) | Q(id__gt=last_id))
+        ids = [row[id_at] for row in chunk]
         phones: dict[int, list[str]] = {}
         for prospect_id, number in (
             ProspectPhone.objects.filter(prospect_id__in=ids)
@@ -69,21 +80,23 @@ def export_rows(qs: QuerySet[Prospect], definitions: list[CustomField]) -> Itera
         ):
             phones.setdefault(prospect_id, []).append(number)
         lines = []
-        for row in chunk:
-            values = dict(zip(fields, row, strict=True))
-            cells = []
-            for name, field in COLUMNS:
-                if name == "phones":
-                    value = "; ".join(phones.get(values["id"], []))
-                elif name == "tags":
-                    value = ", ".join(values["tags"] or [])
-                else:
-                    value = values[field]
-                    if hasattr(value, "isoformat"):
-                        value = value.isoformat()
-                cells.append(safe_cell(value))
-            custom = values["custom"] or {}
-            cells += [safe_cell(custom.get(d.key)) for d in definitions]
-            lines.append(writer.writerow(cells))
+        for fetched in chunk:
+            row = list(fetched)
+            for i in dates:
+                row[i] = row[i].isoformat()
+            row[tags_at] = ", ".join(row[tags_at] or ())
+            row.append("; ".join(phones.get(row[id_at], ())))  # position -1
+            custom = row[custom_at] or {}
+            cells = [row[i] for i in positions] + [custom.get(key) for key in keys]
+            # Most cells are plain text: only those a spreadsheet could run go through safe_cell.
+            lines.append(
+                writer.writerow(
+                    [
+                        cell
+                        if type(cell) is str and cell[:1] not in _FORMULA_CHARS
+                        else safe_cell(cell)
+                        for cell in cells
+                    ]
+                )
+            )
         yield "".join(lines)
-        last_id = ids[-1]

@@ -410,10 +410,11 @@ class _Plan:
 
 
 class _Runner:
-    """Runs an import as a pipeline over batches of rows:
+    """Runs an import as a pipeline over batches of rows; while this thread writes batch k:
 
-        helper thread:  check batch k+1 (validation)      plan batch k+1 (dedupe, build rows)
-        this thread:    look up batch k+1's duplicates    write batch k (COPY, UPDATE, commit)
+        helper thread:  read and check batch k+2 (validation), then plan batch k+1 (dedupe
+                        against what was looked up, rows built for COPY)
+        this thread:    look up batch k+1's duplicates, then write batch k (COPY, UPDATE, commit)
 
     The helper never touches the database. This thread spends most of its time waiting for
     PostgreSQL, which releases the GIL, so Python work and database work overlap on two
@@ -435,6 +436,7 @@ class _Runner:
     def run(self) -> None:
         # After each database round trip this thread needs the GIL back from the helper;
         # by default it waits up to 5 ms for it, which would serialise the two threads.
+        # The setting is process-wide; a worker process runs one task at a time.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         try:

@@ -2,9 +2,11 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from prospects.exporting import safe_cell
 from prospects.models import CustomField
@@ -85,3 +87,24 @@ def test_the_export_reads_in_chunks_so_queries_grow_with_chunks_not_rows(
         rows = _export(client)
     assert [r["name"] for r in rows] == [f"P{i:02d}" for i in range(35)]
     assert all(r["phones"] for r in rows)
+
+
+@pytest.mark.django_db
+def test_prospects_created_in_the_same_instant_are_exported_once_across_chunks(
+    client, personas, monkeypatch
+):
+    """The export walks (created_at, id): ties on created_at at a chunk boundary are neither
+    lost nor repeated."""
+    from prospects import exporting
+    from prospects.models import Prospect
+
+    monkeypatch.setattr(exporting, "CHUNK", 3)
+    for i in range(8):
+        ProspectFactory(client=personas.client_a, name=f"P{i}")
+    same, later = timezone.now(), timezone.now() + timedelta(minutes=1)
+    ids = list(Prospect.objects.order_by("id").values_list("id", flat=True))
+    Prospect.objects.filter(id__in=ids[:5]).update(created_at=later)  # P0..P4 the newest
+    Prospect.objects.filter(id__in=ids[5:]).update(created_at=same)
+    client.force_login(personas.bob)
+    names = [r["name"] for r in _export(client)]
+    assert names == ["P5", "P6", "P7", "P0", "P1", "P2", "P3", "P4"]
