@@ -59,7 +59,7 @@ class Prospect(TenantModel):
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
     # Who and which import made it: provenance, read one prospect at a time. These keys have no
-    # database constraint (each costs a check per inserted row, a third of an import's commit);
+    # database constraint (each costs a check per inserted row: half of an import's commit);
     # Django still sets them to NULL when the user or the import is deleted (on_delete).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
