@@ -39,8 +39,10 @@ from .models import (
     Prospect,
     ProspectEvent,
     ProspectPhone,
+    name_key_of,
     search_text_of,
 )
+from .queries import is_postgres
 from .services import active_owners_by_email, custom_field_definitions
 from .validation import clean_prospect
 
@@ -103,10 +105,6 @@ def import_fields(client: Client) -> dict[str, str]:
 
 
 # --- reading the file -------------------------------------------------------
-
-
-class _Dialect(csv.excel):
-    pass
 
 
 def _open_text(fileobj) -> io.TextIOBase:
@@ -430,7 +428,7 @@ class _Runner:
         ]
         self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
-        self.writer = ProspectWriter(self.client, job, job.created_by)
+        self.writer = ProspectWriter(self.client, job, job.created_by_id)
         self.planner = ImportPlanner(self.client.pk, job, job.created_by_id, self.writer.copy)
 
     def run(self) -> None:
@@ -558,10 +556,6 @@ _INSERTED_COLUMNS = [
 ]  # fmt: skip
 
 
-def can_copy() -> bool:
-    return connection.vendor == "postgresql"
-
-
 class ImportPlanner:
     """Decides what each row does (create, update a duplicate, skip) and builds the rows to
     write. Pure Python: it runs in the import's helper thread.
@@ -663,10 +657,9 @@ class ProspectWriter:
     On PostgreSQL new rows go in with COPY and updates as one UPDATE ... FROM unnest(...);
     elsewhere (the embedded SQLite default) through the ORM's bulk methods."""
 
-    def __init__(self, client: Client, job: ImportJob, actor: User | None):
-        self.client, self.job, self.actor = client, job, actor
-        self.actor_id = actor.pk if actor else None
-        self.copy = can_copy()
+    def __init__(self, client: Client, job: ImportJob, actor_id: int | None):
+        self.client, self.job, self.actor_id = client, job, actor_id
+        self.copy = is_postgres()
 
     # --- reading: the duplicates of a batch -------------------------------------------
 
@@ -816,7 +809,7 @@ def _merge(row: dict, data: dict, *, new: bool = False) -> None:
                 row["owner_id"] = value.pk
         elif new or (value not in ("", None) and not (name == "status" and value == "new")):
             row[name] = value
-    row["name_key"] = row["name"].strip().lower()[:200]
+    row["name_key"] = name_key_of(row["name"])
     row["search_text"] = search_text_of(row["name_key"], row["organisation"])
 
 
@@ -852,7 +845,7 @@ def update_rows(model, client: Client, rows: list[dict], columns: list[str], jso
         f"{connection.ops.quote_name(c)} = s.{connection.ops.quote_name(c)}" for c in columns
     )
     with connection.cursor() as cursor:
-        create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS"
+        create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS"
         cursor.execute(f"{create} SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
         copy_rows(
             stage,
@@ -867,7 +860,7 @@ def update_rows(model, client: Client, rows: list[dict], columns: list[str], jso
             f" WHERE {table}.id = s.id AND {table}.client_id = %s",
             [client.pk],
         )
-        cursor.execute(f"TRUNCATE {stage}")  # a second batch in this transaction starts empty
+        cursor.execute(f"TRUNCATE {stage}")  # the next call starts empty
 
 
 def error_report_rows(job: ImportJob) -> Iterator[list]:

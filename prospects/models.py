@@ -105,8 +105,13 @@ class Prospect(TenantModel):
 
     def refresh_derived(self) -> None:
         self.email = self.email.strip().lower()
-        self.name_key = self.name.strip().lower()[:200]
+        self.name_key = name_key_of(self.name)
         self.search_text = search_text_of(self.name_key, self.organisation)
+
+
+def name_key_of(name: str) -> str:
+    """How a prospect's name sorts."""
+    return name.strip().lower()[:200]
 
 
 def search_text_of(name_key: str, organisation: str) -> str:

@@ -116,7 +116,7 @@ class ProspectFilters:
         return {k: v for k, v in vars(self).items() if v and k != "errors"}
 
 
-def _is_postgres() -> bool:
+def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
@@ -156,7 +156,7 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
         tag = filters.tag.lower()
         qs = (
             qs.filter(tags__contains=[tag])
-            if _is_postgres()
+            if is_postgres()
             else qs.filter(tags__icontains=json.dumps(tag))
         )
     if filters.custom_key:
@@ -171,7 +171,7 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
             else:
                 if value is None:
                     pass
-                elif _is_postgres():
+                elif is_postgres():
                     qs = qs.filter(custom__contains={definition.key: value})
                 else:
                     qs = qs.filter(**{f"custom__{definition.key}": value})

@@ -387,6 +387,8 @@ def prospect_client_index(i: int) -> int:
 
 def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
     """Yield (text chunk for COPY prospects, text chunk for COPY phones)."""
+    from prospects.models import name_key_of, search_text_of
+
     firsts = rng.choices(range(len(FIRST_NAMES)), weights=FIRST_WEIGHTS, k=n)
     lasts = rng.choices(range(len(LAST_NAMES)), weights=LAST_WEIGHTS, k=n)
     first_ascii = [_ascii(f) for f in FIRST_NAMES]
@@ -431,10 +433,10 @@ def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
         )
         created = start + dt.timedelta(seconds=span * (i - 1) / n + r() * 3600)
         updated = created + (NOW - created) * (r() ** 3)
-        # exactly Prospect.refresh_derived():
+        # with the model's own derivations, as Prospect.refresh_derived():
         email = email.strip().lower()
-        name_key = name.strip().lower()[:200]
-        search_text = f"{name_key} {organisation.lower()}" if organisation else name_key
+        name_key = name_key_of(name)
+        search_text = search_text_of(name_key, organisation)
         lines.append(
             "\t".join(
                 (

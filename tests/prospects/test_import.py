@@ -29,7 +29,7 @@ def writer(request, monkeypatch):
     """Both ways rows are written: COPY and unnest() on PostgreSQL, the ORM's bulk methods on
     the embedded SQLite default (exercised here on PostgreSQL)."""
     if request.param == "orm":
-        monkeypatch.setattr(importing, "can_copy", lambda: False)
+        monkeypatch.setattr(importing, "is_postgres", lambda: False)
     return request.param
 
 
