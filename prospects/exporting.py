@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
 
+from clients.models import Client
+
 from .models import CustomField, Prospect, ProspectPhone
 
 CHUNK = 2000
@@ -47,8 +49,10 @@ def csv_lines(rows) -> Iterator[str]:
         yield writer.writerow([safe_cell(cell) for cell in row])
 
 
-def export_rows(qs: QuerySet[Prospect], definitions: list[CustomField]) -> Iterator[str]:
-    """CSV lines of the prospects in `qs` (already scoped and filtered), oldest first, read by
+def export_rows(
+    client: Client, qs: QuerySet[Prospect], definitions: list[CustomField]
+) -> Iterator[str]:
+    """CSV lines of the client's prospects in `qs` (scoped and filtered), oldest first, read by
     keyset chunks along prospect_created_idx so neither the database nor Python holds the
     whole list."""
     writer = csv.writer(_Echo())
@@ -74,7 +78,8 @@ def export_rows(qs: QuerySet[Prospect], definitions: list[CustomField]) -> Itera
         ids = [row[id_at] for row in chunk]
         phones: dict[int, list[str]] = {}
         for prospect_id, number in (
-            ProspectPhone.objects.filter(prospect_id__in=ids)
+            ProspectPhone.objects.for_client(client)
+            .filter(prospect_id__in=ids)
             .order_by("id")
             .values_list("prospect_id", "number")
         ):

@@ -112,7 +112,9 @@ def prospect_bulk(request):
 def prospect_export(request):
     filters = queries.ProspectFilters.from_query(request.GET)
     qs = queries.prospect_list(request.client, filters, user=request.user)
-    rows = exporting.export_rows(qs, services.custom_field_definitions(request.client))
+    rows = exporting.export_rows(
+        request.client, qs, services.custom_field_definitions(request.client)
+    )
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="prospects-{stamp}.csv"'

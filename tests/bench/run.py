@@ -679,7 +679,7 @@ def child_export(client_id: int, mode: str) -> dict:
     n_bytes = lines = 0
     peak_first = rss_first = None
     t0 = time.perf_counter()
-    for chunk in export_rows(qs, definitions):
+    for chunk in export_rows(client, qs, definitions):
         n_bytes += len(chunk.encode())
         lines += chunk.count("\r\n")
         if rss_first is None and lines > EXPORT_ROWS // 10:
