@@ -143,11 +143,17 @@ def _records(reader) -> Iterator[tuple[int, list[str] | None, str]]:
         yield row_number, cells, ""
 
 
-def _check_utf8(fileobj) -> None:
+def _check_text(fileobj) -> None:
+    """UTF-8 text without NUL bytes (binary data), read once in 1 MB chunks."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     fileobj.seek(0)
     offset = 0
     for chunk in iter(lambda: fileobj.read(1024 * 1024), b""):
+        if (nul := chunk.find(b"\x00")) >= 0:
+            raise ValidationError(
+                "This is not a CSV file (it contains binary data: a NUL byte at position "
+                f"{offset + nul:,})."
+            )
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as exc:
@@ -180,9 +186,7 @@ def import_upload(*, client: Client, actor: User, upload: UploadedFile) -> Impor
         raise ValidationError(
             f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it."
         )
-    if b"\x00" in upload.read(8192):
-        raise ValidationError("This is not a CSV file (it contains binary data).")
-    _check_utf8(upload)
+    _check_text(upload)
     text = _open_text(upload)
     sample = text.read(64 * 1024)
     text.detach()

@@ -97,12 +97,13 @@ class ProspectFilters:
     @classmethod
     def from_query(cls, params) -> "ProspectFilters":
         """Read filters from a query string; anything malformed is dropped with a message."""
-        f = cls(
-            **{
-                k: params.get(k, "").strip()[:200]
-                for k in ("q", "status", "owner", "tag", "custom_key", "custom_value")
-            }
-        )
+        values = {
+            k: params.get(k, "").strip()[:200]
+            for k in ("q", "status", "owner", "tag", "custom_key", "custom_value")
+        }
+        f = cls(**{k: v.replace("\x00", "") for k, v in values.items()})
+        if any("\x00" in v for v in values.values()):  # PostgreSQL text cannot hold NUL
+            f.errors.append("A NUL character in the search or filters was left out.")
         f.sort = params.get("sort", "name")
         if f.sort not in SORTS:
             f.errors.append("Unknown sort order; sorted by name.")
@@ -207,6 +208,8 @@ def _decode_cursor(cursor: str):
         if isinstance(value, dict):
             value = datetime.datetime.fromisoformat(value["dt"])
         if not isinstance(pk, int) or not isinstance(value, (str, datetime.datetime)):
+            raise ValueError
+        if isinstance(value, str) and "\x00" in value:
             raise ValueError
     except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError("That page link is broken; showing the first page.") from None

@@ -3,6 +3,8 @@
 Files and folders are in files.py, CSV import and export in importing.py / exporting.py.
 """
 
+import math
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -174,8 +176,12 @@ def _check_answers(visit: Visit, answers: dict, *, complete: bool) -> dict:
             continue
         if kind == Checklist.ItemKind.NUMBER:
             try:
-                clean[key] = float(str(value).replace(",", ""))
+                number = float(str(value).replace(",", ""))
             except ValueError:
+                number = math.nan
+            if math.isfinite(number):
+                clean[key] = number
+            else:  # "nan", "inf", "1e400": not numbers JSON (or PostgreSQL) can store
                 errors[key] = f"“{label}” must be a number."
         elif kind == Checklist.ItemKind.TEXT:
             text = str(value).strip()[:2000]

@@ -109,6 +109,11 @@ def test_filters_by_status_owner_tag_and_custom_field(client, personas, crowd):
         ({"after": "W10"}, "page link is broken"),
         ({"custom_key": "nope", "custom_value": "x"}, "Unknown custom field"),
         ({"owner": "not-a-uuid"}, "Unknown owner"),
+        ({"q": "\x00abc"}, "NUL character"),  # PostgreSQL text cannot hold it
+        ({"tag": "\x00"}, "NUL character"),
+        ({"custom_key": "region", "custom_value": "North\x00"}, "NUL character"),
+        # a forged cursor whose value holds a NUL
+        ({"after": "WyJcdTAwMDAiLDFd"}, "page link is broken"),
     ],
 )
 def test_a_bad_query_string_shows_a_message_not_an_error(client, personas, crowd, params, message):

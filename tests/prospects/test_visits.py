@@ -97,6 +97,8 @@ def test_the_report_with_answers_and_a_photo_completes_the_visit(client, visit):
     ("data", "message"),
     [
         ({"answer.boxes": "a dozen"}, "“Boxes” must be a number"),
+        ({"answer.boxes": "nan"}, "“Boxes” must be a number"),  # JSON cannot store it
+        ({"answer.boxes": "1e400"}, "“Boxes” must be a number"),  # infinite
         ({"answer.shelf-photo": "00000000-0000-0000-0000-000000000000"}, "Select a valid choice"),
         ({"answer.remark": "his card 4111111111111111"}, "payment card number"),
         ({"report": "SSN 123-45-6789"}, "US Social Security number"),
