@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth import password_validation
+from django.contrib.auth.forms import SetPasswordMixin
 
 from . import services
 from .models import User
@@ -33,14 +33,12 @@ class StartClientForm(AgeGateMixin):
         """The adapter's save_user already did the work in one transaction."""
 
 
-class InvitationAcceptForm(AgeGateMixin):
+class InvitationAcceptForm(SetPasswordMixin, AgeGateMixin):
+    """Django's own password fields (never stripped: spaces are part of a password) and checks."""
+
     full_name = forms.CharField(label="Your full name", max_length=150)
-    password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
-    password2 = forms.CharField(
-        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
-    )
+    password1, password2 = SetPasswordMixin.create_password_fields(label2="Password (again)")
+    error_messages = {"password_mismatch": "The two passwords do not match."}
 
     field_order = ["full_name", "date_of_birth", "password1", "password2"]
 
@@ -50,15 +48,10 @@ class InvitationAcceptForm(AgeGateMixin):
 
     def clean(self):
         cleaned = super().clean()
-        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords do not match.")
-        elif p1:
+        self.validate_passwords()
+        if "password2" not in self.errors:
             probe = User(email=self.email, full_name=cleaned.get("full_name", ""))
-            try:
-                password_validation.validate_password(p1, probe)
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+            self.validate_password_for_user(probe, "password1")
         return cleaned
 
 

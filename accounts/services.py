@@ -7,7 +7,7 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -121,18 +121,18 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by: User
             "A person can belong to one company only.",
             code="has_account",
         )
-    if (
-        Invitation.objects.for_client(client)
-        .filter(email=email, status=Invitation.Status.PENDING)
-        .exists()
-    ):
+    try:  # the constraint decides, so a double-clicked "Send" is refused too, not a 500
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                client=client, email=email, role=role, invited_by=invited_by
+            )
+    except IntegrityError as exc:
+        if "invitation_pending_unique_per_client" not in str(exc):
+            raise
         raise ValidationError(
             "This address already has a pending invitation. Resend it from the list instead.",
             code="already_invited",
-        )
-    invitation = Invitation.objects.create(
-        client=client, email=email, role=role, invited_by=invited_by
-    )
+        ) from None
     _send_invitation(invitation)
     return invitation
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import Invitation, User
 from opsx.models import OutboundMessage
+from tests.conftest import sign_in
 from tests.factories import InvitationFactory
 
 
@@ -215,3 +216,15 @@ def test_bad_acceptance_input_is_refused(client, invited, overrides, message):
 def test_invitation_factory_builds_a_pending_invitation():
     invitation = InvitationFactory()
     assert services.invitation_from_token(services.invitation_token(invitation)) == invitation
+
+
+@pytest.mark.django_db
+def test_a_password_with_spaces_at_its_ends_is_kept_as_typed(client, personas, invited):
+    """The password chosen on the invitation page works on the sign-in page exactly as typed."""
+    password = "  a sturdy pass phrase 42  "
+    response = client.post(invited, _accept_data(password1=password, password2=password))
+    assert response.status_code == 302
+    client.logout()
+    nina = User.objects.get(email="nina@example.com")
+    assert nina.check_password(password) and not nina.check_password(password.strip())
+    sign_in(client, nina, password)
