@@ -1,5 +1,4 @@
 from allauth.account.auth_backends import AuthenticationBackend
-from django.contrib.auth.backends import ModelBackend
 
 
 class _UserWithClient:
@@ -10,10 +9,6 @@ class _UserWithClient:
 
         user = User.objects.select_related("client").filter(pk=user_id).first()
         return user if user and self.user_can_authenticate(user) else None
-
-
-class UserBackend(_UserWithClient, ModelBackend):
-    pass
 
 
 class AllauthBackend(_UserWithClient, AuthenticationBackend):

@@ -36,7 +36,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -134,10 +133,9 @@ MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "accounts.backends.UserBackend",
-    "accounts.backends.AllauthBackend",
-]
+# allauth's backend is a ModelBackend that also reads an email given as "username" (Django
+# admin's form): one backend, so a wrong password is hashed once, not twice.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AllauthBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -166,8 +164,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the user when their password, email or 2FA changes
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[OpsX] "
-ACCOUNT_PRESERVE_USERNAME_CASING = False
-ACCOUNT_RATE_LIMITS_ENABLED = env.bool("ACCOUNT_RATE_LIMITS_ENABLED", default=True)
+# allauth's default limits (login failures, sign-ups, password resets, ...); False turns them off.
+ACCOUNT_RATE_LIMITS = {} if env.bool("ACCOUNT_RATE_LIMITS_ENABLED", default=True) else False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpsX"

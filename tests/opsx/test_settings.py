@@ -112,3 +112,14 @@ def test_client_files_go_to_private_object_storage_when_a_bucket_is_set():
         env={**PRODUCTION, "S3_BUCKET": "opsx-files"},
     )
     assert value == "('storages.backends.s3.S3Storage', 'private')"
+
+
+@pytest.mark.parametrize(("enabled", "expected"), [("true", "True"), ("false", "False")])
+def test_account_rate_limits_follow_the_environment(enabled, expected):
+    """allauth reads ACCOUNT_RATE_LIMITS; the variable turns its limits on or off."""
+    value = _settings_value(
+        "'login_failed' in __import__('allauth.account.app_settings').account.app_settings"
+        ".RATE_LIMITS",
+        env={"ACCOUNT_RATE_LIMITS_ENABLED": enabled},
+    )
+    assert value == expected
