@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 
 from accounts.models import User
 from clients.models import Client
@@ -38,12 +39,8 @@ TEXT_TYPES = {".txt": "text/plain", ".csv": "text/csv"}
 ALLOWED_ENDINGS = sorted({e for endings in ALLOWED_TYPES.values() for e in endings})
 
 
-def human_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)  # pragma: no cover
+def _size(n_bytes: int) -> str:
+    return filesizeformat(n_bytes).replace("\xa0", " ")  # a message is plain text
 
 
 def detect_type(upload: UploadedFile) -> str:
@@ -92,7 +89,7 @@ def _check_size(upload: UploadedFile) -> None:
     limit = settings.MAX_UPLOAD_BYTES
     if upload.size > limit:
         raise ValidationError(
-            f"“{upload.name}” is {human_size(upload.size)}; the limit is {human_size(limit)}."
+            f"“{upload.name}” is {_size(upload.size)}; the limit is {_size(limit)}."
         )
     if upload.size == 0:
         raise ValidationError(f"“{upload.name}” is empty.")

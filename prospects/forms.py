@@ -127,9 +127,10 @@ class VisitReportForm(PositionForm):
         widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=20_000
     )
 
-    def __init__(self, *args, visit: Visit, **kwargs):
+    def __init__(self, *args, visit: Visit, files: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.item_keys = []
+        photos = [(str(f.public_id), f.name) for f in files if f.content_type.startswith("image/")]
         for item in visit.checklist.items if visit.checklist else []:
             key = f"answer.{item['key']}"
             label = item["label"] + (" *" if item.get("required") else "")
@@ -138,8 +139,7 @@ class VisitReportForm(PositionForm):
             elif item["kind"] == Checklist.ItemKind.PHOTO:
                 field = forms.ChoiceField(
                     label=label, required=False,
-                    choices=[("", "— attach a photo below, then choose it —")]
-                    + [(str(f.public_id), f.name) for f in visit.files.all() if f.content_type.startswith("image/")],
+                    choices=[("", "— attach a photo below, then choose it —"), *photos],
                 )  # fmt: skip
             else:
                 field = forms.CharField(label=label, required=False, max_length=2000)

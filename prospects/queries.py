@@ -169,13 +169,11 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
                 value = clean_custom_value(definition, filters.custom_value)
             except ValidationError as exc:
                 filters.errors.append(exc.messages[0])
-            else:
-                if value is None:
-                    pass
-                elif is_postgres():
-                    qs = qs.filter(custom__contains={definition.key: value})
-                else:
-                    qs = qs.filter(**{f"custom__{definition.key}": value})
+                value = None
+            if value is not None and is_postgres():
+                qs = qs.filter(custom__contains={definition.key: value})
+            elif value is not None:
+                qs = qs.filter(**{f"custom__{definition.key}": value})
     return qs
 
 
@@ -272,6 +270,13 @@ def prospect_timeline(prospect: Prospect, *, limit: int = 200) -> list:
         .order_by("-at", "-id")[:limit]
     )
     return events
+
+
+def attached_files(*, prospect: Prospect | None = None, visit: Visit | None = None) -> list:
+    """The files attached to a prospect (its visits' included) or to one visit, oldest first."""
+    owner = {"visit": visit} if visit is not None else {"prospect": prospect}
+    client_id = (visit or prospect).client_id
+    return list(StoredFile.objects.for_client(client_id).filter(**owner).order_by("created_at"))
 
 
 def prospect_visits(prospect: Prospect) -> QuerySet[Visit]:

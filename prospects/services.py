@@ -12,8 +12,16 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import Client
 
-from . import sensitive
-from .models import Checklist, CustomField, Prospect, ProspectEvent, ProspectPhone, Visit
+from . import files, sensitive
+from .models import (
+    Checklist,
+    CustomField,
+    Prospect,
+    ProspectEvent,
+    ProspectPhone,
+    StoredFile,
+    Visit,
+)
 from .validation import clean_prospect
 
 PROSPECT_FIELDS = [
@@ -161,7 +169,12 @@ def _check_answers(visit: Visit, answers: dict, *, complete: bool) -> dict:
     if visit.checklist is None:
         return {}
     errors, clean = {}, {}
-    photo_ids = {str(f.public_id) for f in visit.files.all()}
+    photo_ids = {
+        str(pk)
+        for pk in StoredFile.objects.for_client(visit.client_id)
+        .filter(visit=visit)
+        .values_list("public_id", flat=True)
+    }
     for item in visit.checklist.items:
         key, label, kind = item["key"], item["label"], item["kind"]
         value = answers.get(key)
@@ -347,7 +360,7 @@ def checklist_save(
 def prospect_export_data(prospect: Prospect) -> dict:
     """Everything OpsX holds about one prospect, for the client to answer an access request:
     the record, phones, visits with their reports and answers, notes and timeline, and the
-    files (metadata here; their content is added by files.prospect_archive)."""
+    files (their metadata; the client downloads the files themselves from the prospect page)."""
 
     def user(u):
         return u.email if u else None
@@ -396,13 +409,8 @@ def prospect_export_data(prospect: Prospect) -> dict:
 def prospect_erase(*, prospect: Prospect, actor: User) -> dict:
     """Erase one prospect and everything attached to it: phones, visits, timeline, files
     (their bytes too, once the transaction commits). Returns what was removed, by kind."""
-    from . import files
-
-    counts = {
-        "visits": prospect.visits.count(),
-        "files": prospect.files.count(),
-        "timeline": prospect.events.count(),
-    }
-    files.files_delete(client=prospect.client, files=list(prospect.files.all()), actor=actor)
+    attached = list(StoredFile.objects.for_client(prospect.client_id).filter(prospect=prospect))
+    visits = Visit.objects.for_client(prospect.client_id).filter(prospect=prospect).count()
+    files.files_delete(client=prospect.client, files=attached, actor=actor)
     prospect.delete()
-    return counts
+    return {"visits": visits, "files": len(attached)}

@@ -154,7 +154,7 @@ def prospect_detail(request, public_id):
         ],
         "timeline": queries.prospect_timeline(prospect),
         "visits": queries.prospect_visits(prospect)[:50],
-        "attachments": prospect.files.select_related("uploaded_by").order_by("-created_at"),
+        "attachments": queries.attached_files(prospect=prospect)[::-1],  # newest first
         "note_form": NoteForm(),
         "visit_form": VisitPlanForm(client=request.client, initial={"user": request.user.pk}),
         "upload_form": UploadForm(),
@@ -279,9 +279,11 @@ def visit_plan(request, public_id):
 @client_member_required
 def visit_detail(request, public_id):
     visit = queries.access_visit(request.client, public_id)
+    attachments = queries.attached_files(visit=visit)
     form = VisitReportForm(
         request.POST if request.method == "POST" else None,
         visit=visit,
+        files=attachments,
         initial={"outcome": visit.outcome, "report": visit.report},
     )
     if request.method == "POST" and form.is_valid():
@@ -305,7 +307,7 @@ def visit_detail(request, public_id):
         "form": form,
         "position_form": PositionForm(),
         "upload_form": UploadForm(),
-        "attachments": visit.files.order_by("created_at"),
+        "attachments": attachments,
     }
     return render(request, "prospects/visit.html", context, status=_status(form))
 
@@ -364,7 +366,6 @@ def library(request, public_id=None):
         "files": stored,
         "folder_form": FolderForm(),
         "upload_form": UploadForm(),
-        "storage_bytes": files.human_size(request.client.storage_bytes),
     }
     return render(request, "prospects/library.html", context)
 
@@ -428,7 +429,6 @@ def file_download(request, public_id):
         filename=stored.name,
         content_type=stored.content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -170,3 +170,23 @@ def test_members_cannot_define_checklists_or_fields(client, personas):
         ).status_code
         == 403
     )
+
+
+@pytest.mark.django_db
+def test_the_visit_page_reads_its_files_once_however_many_photo_items(client, visit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("prospects:visit", args=[visit.public_id])
+    client.get(url)  # warm the session
+    with CaptureQueriesContext(connection) as one_photo_item:
+        assert client.get(url).status_code == 200
+    photos = [
+        {"key": f"photo-{i}", "label": f"Photo {i}", "kind": "photo", "required": False}
+        for i in range(6)
+    ]
+    Checklist.objects.filter(pk=visit.checklist_id).update(items=ITEMS + photos)
+    with CaptureQueriesContext(connection) as seven_photo_items:
+        response = client.get(url)
+    assert response.status_code == 200 and "Photo 5" in response.content.decode()
+    assert len(seven_photo_items) == len(one_photo_item)
