@@ -16,6 +16,9 @@ class ProfileRevisionInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):  # one query for the list, not one per revision's author
+        return super().get_queryset(request).select_related("changed_by")
+
 
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):

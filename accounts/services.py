@@ -3,6 +3,7 @@
 import datetime
 
 from allauth.account.models import EmailAddress
+from allauth.usersessions.adapter import get_adapter as get_sessions_adapter
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core import signing
@@ -255,8 +256,7 @@ def user_change_role(*, target: User, role: str, acting_user: User) -> User:
 def user_end_sessions(user: User) -> int:
     """Sign the user out everywhere (allauth keeps a row per session)."""
     sessions = list(UserSession.objects.filter(user=user))
-    for session in sessions:
-        session.end()
+    get_sessions_adapter().end_sessions(sessions)
     return len(sessions)
 
 

@@ -31,8 +31,8 @@ def client_admin_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        client = request.client if request.user.is_authenticated else None
-        if client is not None and client.is_active and not request.user.is_client_admin:
+        # client_member_required (below) has let only active members of active clients in
+        if not request.user.is_client_admin:
             return _refusal(request, "not_admin")
         return view(request, *args, **kwargs)
 

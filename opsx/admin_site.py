@@ -1,12 +1,17 @@
 from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
 
-def has_mfa(user) -> bool:
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+def has_mfa(request) -> bool:
+    """Whether the signed-in user has TOTP set up; asked several times per admin page,
+    looked up once per request."""
+    if not hasattr(request, "_opsx_has_mfa"):
+        request._opsx_has_mfa = is_mfa_enabled(request.user, types=[Authenticator.Type.TOTP])
+    return request._opsx_has_mfa
 
 
 class OpsxAdminSite(admin.AdminSite):
@@ -17,7 +22,7 @@ class OpsxAdminSite(admin.AdminSite):
     index_title = "HexCM staff"
 
     def has_permission(self, request):
-        return super().has_permission(request) and has_mfa(request.user)
+        return super().has_permission(request) and has_mfa(request)
 
     def login(self, request, extra_context=None):
         user = request.user
