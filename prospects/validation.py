@@ -135,10 +135,83 @@ def _fast_e164(raw: str, region: str) -> str | None:
         national = national[match.end() :]  # kept only if the result is valid (below)
     if not national or national[0] == "0":
         return None  # Italian-style leading zeros
-    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-    if not phonenumbers.is_valid_number(number):
+    if not _is_valid(country_code, national):
         return None
     return f"+{country_code}{national}"
+
+
+# phonenumbers.is_valid_number() finds a number's region, then tries the region's number types
+# one pattern at a time (about ten regular expressions, compiled through a cache, per number).
+# A number is valid when it matches the region's general pattern and one of the type patterns;
+# which one only matters for its type. _is_valid() asks the same with one expression per
+# region and length: the type patterns that admit that length, as alternatives.
+
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+
+
+def _admits(desc, length: int) -> bool:
+    # as phonenumbers' _is_number_matching_desc: no lengths listed means any length
+    return desc is not None and (not desc.possible_length or length in desc.possible_length)
+
+
+@functools.cache
+def _pattern(metadata_id: tuple, length: int) -> tuple[re.Pattern, re.Pattern] | None:
+    """(general pattern, type patterns as one) of a region's numbers of `length` digits."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(*metadata_id)
+    general = metadata.general_desc
+    if not _admits(general, length) or not general.national_number_pattern:
+        return None
+    names = _TYPES[:-1] if metadata.same_mobile_and_fixed_line_pattern else _TYPES
+    types = [getattr(metadata, name) for name in names]
+    alternatives = [
+        f"(?:{desc.national_number_pattern})"
+        for desc in types
+        if _admits(desc, length) and desc.national_number_pattern
+    ]
+    if not alternatives:
+        return None
+    return (re.compile(general.national_number_pattern), re.compile("|".join(alternatives)))
+
+
+def _valid_for(metadata_id: tuple, national: str) -> bool:
+    patterns = _pattern(metadata_id, len(national))
+    return (
+        patterns is not None
+        and patterns[0].fullmatch(national) is not None
+        and patterns[1].fullmatch(national) is not None
+    )
+
+
+@functools.cache
+def _regions(country_code: int) -> tuple:
+    """(metadata id, leading digits pattern or None) of each region of a calling code, in the
+    library's order."""
+    regions = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        metadata_id = (country_code, region)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(*metadata_id)
+        if metadata is None:
+            continue
+        leading = metadata.leading_digits
+        regions.append((metadata_id, re.compile(leading) if leading else None))
+    return tuple(regions)
+
+
+def _is_valid(country_code: int, national: str) -> bool:
+    """phonenumbers.is_valid_number() of +<country_code><national> (no leading zero)."""
+    regions = _regions(country_code)
+    if len(regions) == 1:
+        return _valid_for(regions[0][0], national)
+    for metadata_id, leading in regions:  # the library's region_code_for_number()
+        if leading is not None:
+            if leading.match(national):
+                return _valid_for(metadata_id, national)
+        elif _valid_for(metadata_id, national):
+            return True
+    return False
 
 
 def clean_phones(raw: str | list[str], region: str | None = None) -> list[str]:

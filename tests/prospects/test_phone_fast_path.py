@@ -99,3 +99,47 @@ def test_other_shapes_are_left_to_phonenumbers(raw, monkeypatch):
     with contextlib.suppress(ValidationError):  # valid or not, it is the library's answer
         validation.normalise_phone(raw, "IN")
     assert calls
+
+
+def _library_valid(country_code: int, national: str) -> bool:
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    return phonenumbers.is_valid_number(number)
+
+
+def test_the_validity_check_agrees_with_phonenumbers_on_valid_and_invalid_numbers():
+    """_is_valid() answers is_valid_number() itself: for an example of every number type of
+    every region and calling code, each with digits changed, dropped and added, and for
+    random digits under every calling code."""
+    rng = random.Random(11)
+    numbers = set()
+    regions = [*sorted(phonenumbers.SUPPORTED_REGIONS), "001"]
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        number = phonenumbers.example_number_for_non_geo_entity(code)
+        if number is not None:
+            numbers.add((code, phonenumbers.national_significant_number(number)))
+    for region in regions[:-1]:
+        for kind in range(12):  # every PhoneNumberType with examples
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                numbers.add((number.country_code, phonenumbers.national_significant_number(number)))
+    examples = sorted(numbers)
+    for code, nsn in examples:
+        for _ in range(6):
+            i = rng.randrange(len(nsn))
+            numbers.add((code, nsn[:i] + rng.choice("0123456789") + nsn[i + 1 :]))
+        numbers.add((code, nsn[:-1]))
+        numbers.add((code, nsn + rng.choice("0123456789")))
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        for _ in range(150):
+            length = rng.randint(4, 14)
+            numbers.add(
+                (code, rng.choice("123456789") + "".join(rng.choices("0123456789", k=length)))
+            )
+    numbers = {(code, nsn) for code, nsn in numbers if nsn and nsn[0] != "0"}
+    valid = 0
+    for code, nsn in sorted(numbers):
+        expected = _library_valid(code, nsn)
+        assert validation._is_valid(code, nsn) == expected, (code, nsn)
+        valid += expected
+    assert len(numbers) > 40_000
+    assert valid > len(examples)  # both answers are well represented
