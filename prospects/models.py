@@ -91,13 +91,12 @@ class Prospect(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        # Keyset pagination walks these. On PostgreSQL migration 0003 adds the name and
-        # updated_at ones with search_text included, so a search in that order is an
-        # index-only scan; search and JSON indexes are PostgreSQL-only too (migration 0002).
+        # Keyset pagination walks these. On PostgreSQL migrations 0003 and 0006 add the name
+        # and updated_at ones: with search_text (and, by name, status and owner) included, a
+        # search or a filtered list in that order is an index-only scan. Search and JSON
+        # indexes are PostgreSQL-only too (migration 0002).
         indexes = [
             models.Index(fields=["client", "created_at", "id"], name="prospect_created_idx"),
-            models.Index(fields=["client", "status", "name_key", "id"], name="prospect_status_idx"),
-            models.Index(fields=["client", "owner", "name_key", "id"], name="prospect_owner_idx"),
         ]
 
     def __str__(self) -> str:

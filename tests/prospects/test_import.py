@@ -1,7 +1,9 @@
 """CSV import: upload checks, column mapping, row validation, dedupe, error report, resume."""
 
 import csv
+import gc
 import io
+import sys
 from datetime import timedelta
 
 import pytest
@@ -385,9 +387,13 @@ def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypat
         job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
     )
     monkeypatch.setattr(importing.ProspectWriter, "write", lambda self, good: 1 / 0)
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
     importing.import_run(job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "ZeroDivisionError" in job.failure_reason
+    # the run's settings of the worker process are undone, even after a failure
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == interval
 
 
 @pytest.mark.django_db
