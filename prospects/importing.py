@@ -408,11 +408,15 @@ class _Plan:
     created: int = 0
     updated: int = 0
     skipped: int = 0
-    new: list = field(default_factory=list)  # COPY tuples, or dicts (ORM path)
-    new_phones: list[tuple[int, str]] = field(default_factory=list)
-    changed: list[dict] = field(default_factory=list)
-    changed_phones: list[tuple[int, str]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    changed_phones: list[tuple[int, str]] = field(default_factory=list)
+    # On PostgreSQL: COPY text by table (and for the staging table of the updates), built in
+    # the helper thread, so the thread that feeds the database does no per-row work.
+    copies: dict[str, str] = field(default_factory=dict)
+    # Elsewhere (the ORM's bulk methods): the rows as dicts.
+    new: list[dict] = field(default_factory=list)
+    new_phones: list[tuple[dict, str]] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)
 
 
 class _Runner:
@@ -575,6 +579,17 @@ _INSERTED_COLUMNS = [
     "id", "public_id", *_COPIED, "tags", "custom", "created_by_id", "updated_by_id",
     "import_job_id", "created_at", "updated_at", "client_id",
 ]  # fmt: skip
+_STAGED = [c for c in UPDATED_COLUMNS if c not in ("tags", "custom")]
+_STAGE_COLUMNS = [*_STAGED, "tags", "custom"]  # after "id", as ImportPlanner._copies builds them
+_PROSPECTS, _PHONES = Prospect._meta.db_table, ProspectPhone._meta.db_table
+_EVENTS, _ERRORS = ProspectEvent._meta.db_table, ImportRowError._meta.db_table
+_STAGE = "stage"  # the updates, COPYed into a temporary table first
+COPY_COLUMNS = {
+    _PROSPECTS: _INSERTED_COLUMNS,
+    _PHONES: ["client_id", "prospect_id", "number", "digits"],
+    _EVENTS: ["client_id", "prospect_id", "kind", "actor_id", "at", "text"],
+    _ERRORS: ["client_id", "job_id", "row_number", "reason"],
+}
 
 
 class ImportPlanner:
@@ -586,6 +601,7 @@ class ImportPlanner:
 
     def __init__(self, client_id: int, job: ImportJob, actor_id: int | None, copy: bool):
         self.client_id, self.job_id, self.actor_id, self.copy = client_id, job.pk, actor_id, copy
+        self.job_name = job.original_name
         self.skip = job.on_duplicate == ImportJob.OnDuplicate.SKIP
         # The rows the last plan created or changed, which the database may not hold yet
         # when the next batch is looked up: by id and by "e:email" / "p:number".
@@ -643,13 +659,12 @@ class ImportPlanner:
         for row in changed:
             row.update(updated_by_id=self.actor_id, updated_at=now)
         plan.created, plan.updated = len(new), len(changed)
-        plan.changed = [{c: row[c] for c in ("id", *UPDATED_COLUMNS)} for row in changed]
         if self.copy:
-            plan.new = self._copy_rows(new, now)
-            plan.new_phones = [(row["id"], n) for row in new for n in row["phones"]]
+            plan.copies = self._copies(new, changed, plan.errors, now)
         else:  # the writer sets each row's id, then writes its phones
             plan.new = new
             plan.new_phones = [(row, n) for row in new for n in row["phones"]]
+            plan.changed = [{c: row[c] for c in ("id", *UPDATED_COLUMNS)} for row in changed]
         # What the next batch must see even if its lookup runs before this plan is written.
         self.recent_ids = {row["id"]: row for row in touched.values() if "id" in row}
         self.recent_keys = {}
@@ -661,15 +676,28 @@ class ImportPlanner:
                 self.recent_keys[f"p:{n}"] = row
         return plan
 
-    def _copy_rows(self, rows: list[dict], now) -> list[tuple]:
-        # Values the same for every row become COPY text once; JSON is dumped once per row.
+    def _copies(self, new: list[dict], changed: list[dict], errors: list, now) -> dict[str, str]:
+        """The COPY text of each table the plan writes."""
         at = now.isoformat()
-        tail = (self.actor_id, self.actor_id, self.job_id, at, at, self.client_id)
-        return [
-            (row["id"], str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
-             _json(row["custom"]), *tail)
-            for row in rows
-        ]  # fmt: skip
+        client = self.client_id
+        # Values the same for every row become text once; JSON is dumped once per row.
+        tail = (self.actor_id, self.actor_id, self.job_id, at, at, client)
+        event = (ProspectEvent.Kind.IMPORTED, self.actor_id, at, f"Updated from {self.job_name}")
+        copies = {
+            _PROSPECTS: [
+                (row["id"], str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
+                 _json(row["custom"]), *tail)
+                for row in new
+            ],
+            _PHONES: [(client, row["id"], n, n[1:]) for row in new for n in row["phones"]],
+            _STAGE: [
+                (row["id"], *[row[c] for c in _STAGED], _json(row["tags"]), _json(row["custom"]))
+                for row in changed
+            ],
+            _EVENTS: [(client, row["id"], *event) for row in changed],
+            _ERRORS: [(client, self.job_id, n, reason[:2000]) for n, reason in errors],
+        }  # fmt: skip
+        return {table: copy_text(rows) for table, rows in copies.items() if rows}
 
 
 class ProspectWriter:
@@ -742,51 +770,49 @@ class ProspectWriter:
     # --- writing ------------------------------------------------------------------------
 
     def write(self, plan: _Plan) -> None:
-        client_id, now = self.client.pk, timezone.now()
-        if plan.new:
-            if self.copy:
-                copy_rows(Prospect._meta.db_table, _INSERTED_COLUMNS, plan.new)
+        if not self.copy:
+            self._orm_write(plan)
+            return
+        for table, text in plan.copies.items():
+            if table == _STAGE:
+                update_from_stage(Prospect, self.client, _STAGE_COLUMNS, text)
             else:
-                self._orm_insert(plan.new, now)
-        if plan.new_phones:
-            pairs = plan.new_phones
-            if not self.copy:  # (row dict, number): the ids are known now
-                pairs = [(row["id"], n) for row, n in pairs]
-            self._rows(ProspectPhone, [
-                {"client_id": client_id, "prospect_id": pk, "number": n, "digits": n[1:]}
-                for pk, n in pairs
-            ])  # fmt: skip
-        if plan.changed:
-            if self.copy:
-                update_rows(
-                    Prospect, self.client, plan.changed, UPDATED_COLUMNS, ("tags", "custom")
-                )
-            else:
-                objs = [Prospect(**row) for row in plan.changed]
-                Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
-            text = f"Updated from {self.job.original_name}"
-            self._rows(ProspectEvent, [
-                {"client_id": client_id, "prospect_id": row["id"], "kind": ProspectEvent.Kind.IMPORTED,
-                 "actor_id": self.actor_id, "at": now, "text": text}
-                for row in plan.changed
-            ])  # fmt: skip
-        if plan.changed_phones and self.copy:  # it may have the number by now: no conflict
+                copy_text_into(table, COPY_COLUMNS[table], text)
+        if plan.changed_phones:  # it may have the number by now: no conflict
             ids, numbers = zip(*plan.changed_phones, strict=True)
             _fetch(
                 "INSERT INTO prospects_prospectphone (client_id, prospect_id, number, digits)"
                 " SELECT %s, u.id, u.number, substr(u.number, 2)"
                 " FROM unnest(%b::bigint[], %b::text[]) AS u(id, number)"
                 " ON CONFLICT (prospect_id, number) DO NOTHING",
-                [client_id, list(ids), list(numbers)],
+                [self.client.pk, list(ids), list(numbers)],
                 rows=False,
             )
-        elif plan.changed_phones:
+
+    def _orm_write(self, plan: _Plan) -> None:
+        client_id, now = self.client.pk, timezone.now()
+        if plan.new:
+            self._orm_insert(plan.new, now)
+        self._bulk(ProspectPhone, [
+            {"client_id": client_id, "prospect_id": row["id"], "number": n, "digits": n[1:]}
+            for row, n in plan.new_phones
+        ])  # fmt: skip
+        if plan.changed:
+            objs = [Prospect(**row) for row in plan.changed]
+            Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
+            text = f"Updated from {self.job.original_name}"
+            self._bulk(ProspectEvent, [
+                {"client_id": client_id, "prospect_id": row["id"], "kind": ProspectEvent.Kind.IMPORTED,
+                 "actor_id": self.actor_id, "at": now, "text": text}
+                for row in plan.changed
+            ])  # fmt: skip
+        if plan.changed_phones:
             objs = [
                 ProspectPhone(client_id=client_id, prospect_id=pk, number=n, digits=n[1:])
                 for pk, n in plan.changed_phones
             ]
             ProspectPhone.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
-        self._rows(ImportRowError, [
+        self._bulk(ImportRowError, [
             {"client_id": client_id, "job_id": self.job.pk, "row_number": n, "reason": reason[:2000]}
             for n, reason in plan.errors
         ])  # fmt: skip
@@ -810,15 +836,10 @@ class ProspectWriter:
         for row, obj in zip(rows, objs, strict=True):
             row["id"] = obj.pk
 
-    def _rows(self, model, rows: list[dict]) -> None:
-        """Insert new rows of a table whose ids the database assigns."""
-        if not rows:
-            return
-        if not self.copy:
+    @staticmethod
+    def _bulk(model, rows: list[dict]) -> None:
+        if rows:
             model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
-            return
-        columns = list(rows[0])
-        copy_rows(model._meta.db_table, columns, ([row[c] for c in columns] for row in rows))
 
 
 # A batch's lookup keys travel as one text parameter that the server splits: an array
@@ -852,15 +873,40 @@ def _merge(row: dict, data: dict, *, new: bool = False) -> None:
     row["search_text"] = search_text_of(row["name_key"], row["organisation"])
 
 
-def copy_rows(table: str, columns: list[str], rows: Iterable) -> None:
-    """COPY rows (values in `columns` order; JSON already as text) into a table."""
+# COPY's text format: tab-separated, \N for NULL, backslash escapes for \\, tab, newline and CR.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(rows: Iterable[tuple]) -> str:
+    """Rows (tuples) as COPY text. Most lines need no escape, which a few scans of the joined
+    line tell: no backslash but those of the NULLs, no newline, a tab only between cells."""
+    lines = []
+    for row in rows:
+        cells = ["\\N" if v is None else v if v.__class__ is str else str(v) for v in row]
+        line = "\t".join(cells)
+        if (
+            line.count("\\") != row.count(None)
+            or "\n" in line
+            or "\r" in line
+            or line.count("\t") != len(cells) - 1
+        ):
+            line = "\t".join(
+                c if v is None else c.translate(_COPY_ESCAPES)
+                for c, v in zip(cells, row, strict=True)
+            )
+        lines.append(line)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def copy_text_into(table: str, columns: list[str], text: str) -> None:
+    """COPY rows already in COPY text format into a table."""
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy,
     ):
-        for values in rows:
-            copy.write_row(values)
+        copy.write(text)
 
 
 def _fetch(sql: str, params: list, *, rows: bool = True) -> list[tuple]:
@@ -873,10 +919,10 @@ def _fetch(sql: str, params: list, *, rows: bool = True) -> list[tuple]:
         return cursor.fetchall() if rows else []
 
 
-def update_rows(model, client: Client, rows: list[dict], columns: list[str], json_columns=()):
-    """Update many rows of one client (PostgreSQL; ids in row["id"]): COPY the new values into
-    a temporary table, then one UPDATE ... FROM it. Django's bulk_update builds CASE
-    expressions that are slow at this size, and array parameters are dumped in Python."""
+def update_from_stage(model, client: Client, columns: list[str], text: str) -> None:
+    """Update many rows of one client (PostgreSQL): COPY their new values (COPY text, id
+    first, then `columns`) into a temporary table, then one UPDATE ... FROM it. Django's
+    bulk_update builds CASE expressions that are slow at this size."""
     table = model._meta.db_table
     stage = f"{table}_import_stage"
     names = ", ".join(connection.ops.quote_name(c) for c in ["id", *columns])
@@ -886,14 +932,7 @@ def update_rows(model, client: Client, rows: list[dict], columns: list[str], jso
     with connection.cursor() as cursor:
         create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS"
         cursor.execute(f"{create} SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
-        copy_rows(
-            stage,
-            ["id", *columns],
-            (
-                [_json(row[c]) if c in json_columns else row[c] for c in ("id", *columns)]
-                for row in rows
-            ),
-        )
+        copy_text_into(stage, ["id", *columns], text)
         cursor.execute(
             f"UPDATE {table} SET {sets} FROM {stage} s"  # noqa: S608 (names from the model)
             f" WHERE {table}.id = s.id AND {table}.client_id = %s",

@@ -168,7 +168,7 @@ def _measure_page(http, url: str, *, label: str, n: int, target_ms: float, note:
     ), body.decode()
 
 
-def _page_cursor(client, sort: str, page: int):
+def _page_cursor(client, sort: str, page: int, **filters):
     """The `after` cursor that opens page `page` (the last row of page - 1), and the public id
     of the row the page must start with."""
     from prospects.models import Prospect
@@ -179,6 +179,7 @@ def _page_cursor(client, sort: str, page: int):
     offset = PAGE_SIZE * (page - 1)
     (last_value, last_pk, _), (_, _, first_public_id) = (
         Prospect.objects.for_client(client)
+        .filter(**filters)
         .order_by(*order)
         .values_list(column, "id", "public_id")[offset - 1 : offset + 1]
     )
@@ -192,6 +193,7 @@ def bench_pages(client, n: int) -> list[PageResult]:
     from django.urls import reverse
 
     from prospects.models import Prospect, ProspectPhone
+    from prospects.queries import PAGE_SIZE
 
     # A previous import bench's restore may have run its VACUUM while autovacuum held a
     # snapshot, leaving pages not all-visible: index-only scans would visit the heap.
@@ -224,8 +226,29 @@ def bench_pages(client, n: int) -> list[PageResult]:
             expect_first=first,
         )
 
-    # search terms taken from the data
+    # filtered lists walk the name index and filter inside it (migration 0006)
     scoped = Prospect.objects.for_client(client)
+    mine = scoped.filter(owner=member).count()
+    deep = min(PAGE, mine // PAGE_SIZE)
+    run("my prospects, page 1 (extra)", {"owner": "me"}, TARGET_PAGE_MS, note=f"{mine:,} rows")
+    cursor, first = _page_cursor(client, "name", deep, owner=member)
+    run(
+        f"my prospects, page {deep:,} (extra)",
+        {"owner": "me", "after": cursor},
+        TARGET_PAGE_MS,
+        expect_first=first,
+    )
+    lost = scoped.filter(status="lost").count()
+    cursor, first = _page_cursor(client, "name", PAGE // 4, status="lost")
+    run(
+        f"status lost, page {PAGE // 4:,} (extra)",
+        {"status": "lost", "after": cursor},
+        TARGET_PAGE_MS,
+        note=f"{lost:,} rows",
+        expect_first=first,
+    )
+
+    # search terms taken from the data
     name_q = generate.FIRST_NAMES[0][:4]
     matches = scoped.filter(search_text__contains=name_q.lower()).count()
     run(f"search name “{name_q}”", {"q": name_q}, TARGET_SEARCH_MS, note=f"{matches:,} match")
@@ -570,10 +593,10 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             stack.enter_context(
                 clock.patch(QuerySet, "_fetch_all", lambda a: "ORM reads (duplicate lookups, job)")
             )
-            stack.enter_context(clock.patch(importing, "copy_rows", lambda a: f"COPY {a[0]}"))
+            stack.enter_context(clock.patch(importing, "copy_text_into", lambda a: f"COPY {a[0]}"))
             stack.enter_context(
                 clock.patch(
-                    importing, "update_rows", lambda a: f"UPDATE {a[0].__name__} (with its COPY)"
+                    importing, "update_from_stage", lambda a: f"UPDATE {a[0].__name__} (with its COPY)"
                 )
             )
             stack.enter_context(

@@ -102,6 +102,28 @@ def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
 
 
 @pytest.mark.django_db
+def test_backslashes_tabs_and_line_breaks_are_stored_as_written(
+    signed_in, personas, django_capture_on_commit_callbacks, writer
+):
+    r"""COPY's text format gives \\, \N, tab and newline meanings; imported text keeps none of
+    them: a name that is literally \N stays a name, not a NULL, on a new row and an update."""
+    ProspectFactory(client=personas.client_a, name="Old Name", email="t@x.example")
+    notes = "line one\nC:\\temp\\new\ttabbed\r\nend \\N"
+    content = (
+        HEADER
+        + f'"\\N",n@x.example,,"Back\\slash & Co",,"{notes}"\n'
+        + 'Tab \\Name,t@x.example,,"\\\\server\\share",,\n'  # updates Old Name
+    )
+    job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
+    assert (job.status, job.created_count, job.updated_count) == ("done", 1, 1)
+    weird = Prospect.objects.get(email="n@x.example")
+    assert (weird.name, weird.organisation, weird.notes) == ("\\N", "Back\\slash & Co", notes)
+    updated = Prospect.objects.get(email="t@x.example")
+    assert (updated.name, updated.organisation) == ("Tab \\Name", "\\\\server\\share")
+    assert updated.search_text == "tab \\name \\\\server\\share"
+
+
+@pytest.mark.django_db
 def test_the_mapping_page_previews_rows_and_guesses_columns(signed_in):
     _upload(
         signed_in,
