@@ -596,7 +596,9 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             stack.enter_context(clock.patch(importing, "copy_text_into", lambda a: f"COPY {a[0]}"))
             stack.enter_context(
                 clock.patch(
-                    importing, "update_from_stage", lambda a: f"UPDATE {a[0].__name__} (with its COPY)"
+                    importing,
+                    "update_from_stage",
+                    lambda a: f"UPDATE {a[0].__name__} (with its COPY)",
                 )
             )
             stack.enter_context(
