@@ -703,8 +703,9 @@ class ImportPlanner:
 class ProspectWriter:
     """The database side of an import: finds a batch's duplicates and writes plans.
 
-    On PostgreSQL new rows go in with COPY and updates as one UPDATE ... FROM unnest(...);
-    elsewhere (the embedded SQLite default) through the ORM's bulk methods."""
+    On PostgreSQL the plan's COPY text goes in as it is, updates through a staging table and
+    one UPDATE ... FROM it; elsewhere (the embedded SQLite default) through the ORM's bulk
+    methods."""
 
     def __init__(self, client: Client, job: ImportJob, actor_id: int | None):
         self.client, self.job, self.actor_id = client, job, actor_id

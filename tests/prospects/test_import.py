@@ -28,8 +28,8 @@ def _csv(text: str | bytes, name="people.csv"):
 
 @pytest.fixture(params=["copy", "orm"])
 def writer(request, monkeypatch):
-    """Both ways rows are written: COPY and unnest() on PostgreSQL, the ORM's bulk methods on
-    the embedded SQLite default (exercised here on PostgreSQL)."""
+    """Both ways rows are written: COPY and UPDATE ... FROM on PostgreSQL, the ORM's bulk
+    methods on the embedded SQLite default (exercised here on PostgreSQL)."""
     if request.param == "orm":
         monkeypatch.setattr(importing, "is_postgres", lambda: False)
     return request.param
