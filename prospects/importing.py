@@ -413,7 +413,9 @@ class _Plan:
     # On PostgreSQL: COPY text by table (and for the staging table of the updates), built in
     # the helper thread, so the thread that feeds the database does no per-row work.
     copies: dict[str, str] = field(default_factory=dict)
-    # Elsewhere (the ORM's bulk methods): the rows as dicts.
+    # Elsewhere (the ORM's bulk methods): the events and row errors as tuples in
+    # COPY_COLUMNS order, the prospects as dicts (their phones and ids follow their insert).
+    rows: dict[str, list[tuple]] = field(default_factory=dict)
     new: list[dict] = field(default_factory=list)
     new_phones: list[tuple[dict, str]] = field(default_factory=list)
     changed: list[dict] = field(default_factory=list)
@@ -580,7 +582,7 @@ _INSERTED_COLUMNS = [
     "import_job_id", "created_at", "updated_at", "client_id",
 ]  # fmt: skip
 _STAGED = [c for c in UPDATED_COLUMNS if c not in ("tags", "custom")]
-_STAGE_COLUMNS = [*_STAGED, "tags", "custom"]  # after "id", as ImportPlanner._copies builds them
+_STAGE_COLUMNS = [*_STAGED, "tags", "custom"]  # after "id", as ImportPlanner._copy_rows builds them
 _PROSPECTS, _PHONES = Prospect._meta.db_table, ProspectPhone._meta.db_table
 _EVENTS, _ERRORS = ProspectEvent._meta.db_table, ImportRowError._meta.db_table
 _STAGE = "stage"  # the updates, COPYed into a temporary table first
@@ -659,9 +661,14 @@ class ImportPlanner:
         for row in changed:
             row.update(updated_by_id=self.actor_id, updated_at=now)
         plan.created, plan.updated = len(new), len(changed)
+        tables = self._copy_rows(new, changed, now) if self.copy else {}
+        event = (ProspectEvent.Kind.IMPORTED, self.actor_id, now, f"Updated from {self.job_name}")
+        tables[_EVENTS] = [(self.client_id, row["id"], *event) for row in changed]
+        tables[_ERRORS] = [(self.client_id, self.job_id, n, why[:2000]) for n, why in plan.errors]
         if self.copy:
-            plan.copies = self._copies(new, changed, plan.errors, now)
+            plan.copies = {table: copy_text(rows) for table, rows in tables.items() if rows}
         else:  # the writer sets each row's id, then writes its phones
+            plan.rows = tables
             plan.new = new
             plan.new_phones = [(row, n) for row in new for n in row["phones"]]
             plan.changed = [{c: row[c] for c in ("id", *UPDATED_COLUMNS)} for row in changed]
@@ -676,14 +683,13 @@ class ImportPlanner:
                 self.recent_keys[f"p:{n}"] = row
         return plan
 
-    def _copies(self, new: list[dict], changed: list[dict], errors: list, now) -> dict[str, str]:
-        """The COPY text of each table the plan writes."""
+    def _copy_rows(self, new: list[dict], changed: list[dict], now) -> dict[str, list[tuple]]:
+        """The rows COPY writes for new and changed prospects, by table."""
         at = now.isoformat()
         client = self.client_id
         # Values the same for every row become text once; JSON is dumped once per row.
         tail = (self.actor_id, self.actor_id, self.job_id, at, at, client)
-        event = (ProspectEvent.Kind.IMPORTED, self.actor_id, at, f"Updated from {self.job_name}")
-        copies = {
+        return {
             _PROSPECTS: [
                 (row["id"], str(fast_uuid7()), *[row[c] for c in _COPIED], _json(row["tags"]),
                  _json(row["custom"]), *tail)
@@ -694,10 +700,7 @@ class ImportPlanner:
                 (row["id"], *[row[c] for c in _STAGED], _json(row["tags"]), _json(row["custom"]))
                 for row in changed
             ],
-            _EVENTS: [(client, row["id"], *event) for row in changed],
-            _ERRORS: [(client, self.job_id, n, reason[:2000]) for n, reason in errors],
         }  # fmt: skip
-        return {table: copy_text(rows) for table, rows in copies.items() if rows}
 
 
 class ProspectWriter:
@@ -791,32 +794,22 @@ class ProspectWriter:
             )
 
     def _orm_write(self, plan: _Plan) -> None:
-        client_id, now = self.client.pk, timezone.now()
+        client_id = self.client.pk
         if plan.new:
-            self._orm_insert(plan.new, now)
-        self._bulk(ProspectPhone, [
-            {"client_id": client_id, "prospect_id": row["id"], "number": n, "digits": n[1:]}
-            for row, n in plan.new_phones
-        ])  # fmt: skip
+            self._orm_insert(plan.new, timezone.now())
+        phones = [(client_id, row["id"], n, n[1:]) for row, n in plan.new_phones]
+        self._bulk(ProspectPhone, _PHONES, phones)
         if plan.changed:
             objs = [Prospect(**row) for row in plan.changed]
             Prospect.objects.bulk_update(objs, UPDATED_COLUMNS, batch_size=500)
-            text = f"Updated from {self.job.original_name}"
-            self._bulk(ProspectEvent, [
-                {"client_id": client_id, "prospect_id": row["id"], "kind": ProspectEvent.Kind.IMPORTED,
-                 "actor_id": self.actor_id, "at": now, "text": text}
-                for row in plan.changed
-            ])  # fmt: skip
         if plan.changed_phones:
             objs = [
                 ProspectPhone(client_id=client_id, prospect_id=pk, number=n, digits=n[1:])
                 for pk, n in plan.changed_phones
             ]
             ProspectPhone.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=True)
-        self._bulk(ImportRowError, [
-            {"client_id": client_id, "job_id": self.job.pk, "row_number": n, "reason": reason[:2000]}
-            for n, reason in plan.errors
-        ])  # fmt: skip
+        self._bulk(ProspectEvent, _EVENTS, plan.rows.get(_EVENTS, []))
+        self._bulk(ImportRowError, _ERRORS, plan.rows.get(_ERRORS, []))
 
     def _orm_insert(self, rows: list[dict], now) -> None:
         fields = {**_NEW_DEFAULTS, "name_key": "", "search_text": ""}
@@ -838,9 +831,10 @@ class ProspectWriter:
             row["id"] = obj.pk
 
     @staticmethod
-    def _bulk(model, rows: list[dict]) -> None:
-        if rows:
-            model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
+    def _bulk(model, table: str, rows: list[tuple]) -> None:
+        columns = COPY_COLUMNS[table]
+        objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        model.objects.bulk_create(objs, batch_size=1000)
 
 
 # A batch's lookup keys travel as one text parameter that the server splits: an array
