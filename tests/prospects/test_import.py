@@ -59,6 +59,18 @@ def _run(client, content, mapping=None, on_duplicate="update", capture=None):
     return job
 
 
+def _uploaded(personas, content: bytes) -> ImportJob:
+    upload = SimpleUploadedFile("a.csv", content)
+    return importing.import_upload(client=personas.client_a, actor=personas.bob, upload=upload)
+
+
+def _queued(personas, content: bytes, mapping: dict) -> ImportJob:
+    job = _uploaded(personas, content)
+    return importing.import_start(
+        job=job, actor=personas.bob, mapping=mapping, on_duplicate="update"
+    )
+
+
 @pytest.mark.django_db
 def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
     signed_in, personas, django_capture_on_commit_callbacks, writer
@@ -324,11 +336,7 @@ def test_a_bad_mapping_is_refused_and_the_job_does_not_start(signed_in, mapping,
 
 @pytest.mark.django_db
 def test_a_mapping_naming_a_column_the_file_lacks_is_refused(personas):
-    job = importing.import_upload(
-        client=personas.client_a,
-        actor=personas.bob,
-        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
-    )
+    job = _uploaded(personas, b"Name\nA\n")
     with pytest.raises(ValidationError, match="no column “Phone”"):
         importing.import_start(
             job=job,
@@ -346,17 +354,7 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(
     imports the rest without repeating a row."""
     settings.IMPORT_BATCH_SIZE = 2
     rows = "".join(f"Person {i},p{i}@x.example\n" for i in range(7))
-    job = importing.import_upload(
-        client=personas.client_a,
-        actor=personas.bob,
-        upload=SimpleUploadedFile("a.csv", ("Name,Email\n" + rows).encode()),
-    )
-    importing.import_start(
-        job=job,
-        actor=personas.bob,
-        mapping={"Name": "name", "Email": "email"},
-        on_duplicate="update",
-    )
+    job = _queued(personas, ("Name,Email\n" + rows).encode(), {"Name": "name", "Email": "email"})
 
     real_commit, calls = importing._Runner._commit, []
 
@@ -384,11 +382,7 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(
 
 @pytest.mark.django_db
 def test_a_job_that_keeps_dying_is_marked_failed_with_a_reason(personas):
-    job = importing.import_upload(
-        client=personas.client_a,
-        actor=personas.bob,
-        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
-    )
+    job = _uploaded(personas, b"Name\nA\n")
     ImportJob.objects.filter(pk=job.pk).update(
         status="running", runs=3, processed_rows=0, heartbeat_at=timezone.now() - timedelta(hours=1)
     )
@@ -400,14 +394,7 @@ def test_a_job_that_keeps_dying_is_marked_failed_with_a_reason(personas):
 
 @pytest.mark.django_db
 def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypatch):
-    job = importing.import_upload(
-        client=personas.client_a,
-        actor=personas.bob,
-        upload=SimpleUploadedFile("a.csv", b"Name\nA\n"),
-    )
-    importing.import_start(
-        job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
-    )
+    job = _queued(personas, b"Name\nA\n", {"Name": "name"})
     monkeypatch.setattr(importing.ProspectWriter, "write", lambda self, good: 1 / 0)
     thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
     importing.import_run(job.pk)
@@ -421,14 +408,7 @@ def test_an_unexpected_error_marks_the_job_failed_not_silent(personas, monkeypat
 @pytest.mark.django_db
 def test_an_error_while_checking_rows_marks_the_job_failed(personas, monkeypatch):
     """Rows are checked in a helper thread; what goes wrong there reaches the job."""
-    job = importing.import_upload(
-        client=personas.client_a,
-        actor=personas.bob,
-        upload=SimpleUploadedFile("a.csv", b"Name\nA\nB\nC\n"),
-    )
-    importing.import_start(
-        job=job, actor=personas.bob, mapping={"Name": "name"}, on_duplicate="update"
-    )
+    job = _queued(personas, b"Name\nA\nB\nC\n", {"Name": "name"})
 
     def explode(raw, **kwargs):
         if raw["name"] == "B":
