@@ -17,7 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from accounts.models import User
 from clients.models import Client
 
-from .models import Folder, Prospect, ProspectEvent, StoredFile, Visit
+from .models import MAX_FOLDER_DEPTH, Folder, Prospect, ProspectEvent, StoredFile, Visit
 
 # Detected MIME type -> the name endings that may carry it.
 ALLOWED_TYPES = {
@@ -172,23 +172,29 @@ def folder_create(*, client: Client, actor: User, name: str, parent: Folder | No
         raise ValidationError({"name": ["A folder name has 1 to 120 characters and no “/”."]})
     if parent is not None and parent.client_id != client.pk:
         raise ValidationError("Unknown folder.")
+    if parent is not None and len(parent.ancestor_ids) + 1 >= MAX_FOLDER_DEPTH:
+        raise ValidationError(
+            f"Folders nest at most {MAX_FOLDER_DEPTH} levels deep; create this one higher up."
+        )
     siblings = Folder.objects.for_client(client).filter(parent=parent)
     if siblings.filter(name__iexact=name).exists():
         raise ValidationError({"name": [f"There is already a folder called “{name}” here."]})
-    return Folder.objects.create(client=client, name=name, parent=parent, created_by=actor)
+    return Folder.objects.create(
+        client=client,
+        name=name,
+        parent=parent,
+        ancestry=parent.subtree_prefix if parent is not None else "",
+        created_by=actor,
+    )
 
 
 @transaction.atomic
 def folder_delete(*, folder: Folder, actor: User) -> None:
     """Delete a folder with its subfolders and files (bytes removed after commit)."""
-    ids, frontier = [folder.pk], [folder.pk]
-    while frontier:
-        frontier = list(
-            Folder.objects.for_client(folder.client)
-            .filter(parent_id__in=frontier)
-            .values_list("pk", flat=True)
-        )
-        ids += frontier
+    below = Folder.objects.for_client(folder.client).filter(
+        ancestry__startswith=folder.subtree_prefix
+    )
+    ids = [folder.pk, *below.values_list("pk", flat=True)]
     files = list(StoredFile.objects.for_client(folder.client).filter(folder_id__in=ids))
     files_delete(client=folder.client, files=files, actor=actor)
     folder.delete()

@@ -243,14 +243,21 @@ class Visit(TenantModel):
         return f"Visit to {self.prospect_id}"
 
 
+MAX_FOLDER_DEPTH = 20
+
+
 class Folder(TenantModel):
-    """A folder of the client's document library; folders nest."""
+    """A folder of the client's document library; folders nest (MAX_FOLDER_DEPTH deep)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120)
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
+    # The public ids of the folders above it, top first, each followed by "/". The breadcrumb is
+    # one query by these ids, and a folder's subtree is the folders whose ancestry starts with
+    # its own ancestry and id: one query too, however deep.
+    ancestry = models.CharField(max_length=MAX_FOLDER_DEPTH * 37, editable=False, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -273,6 +280,15 @@ class Folder(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def ancestor_ids(self) -> list[str]:
+        return self.ancestry.split("/")[:-1]
+
+    @property
+    def subtree_prefix(self) -> str:
+        """What the ancestry of every folder below this one starts with."""
+        return f"{self.ancestry}{self.public_id}/"
 
 
 def _blob_path(instance, filename) -> str:

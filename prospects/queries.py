@@ -300,9 +300,10 @@ def folder_contents(client: Client, folder: Folder | None):
 
 
 def folder_path(folder: Folder | None) -> list[Folder]:
-    """The breadcrumb from the library root; one query per level (folders nest a few deep)."""
-    path = []
-    while folder is not None:
-        path.insert(0, folder)
-        folder = folder.parent
-    return path
+    """The breadcrumb from the library root to `folder`, in one query whatever the depth."""
+    if folder is None:
+        return []
+    ids = folder.ancestor_ids
+    above = Folder.objects.for_client(folder.client_id).filter(public_id__in=ids)
+    by_id = {str(f.public_id): f for f in above}
+    return [by_id[i] for i in ids if i in by_id] + [folder]

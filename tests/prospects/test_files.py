@@ -1,14 +1,19 @@
 """Files and folders: content-checked uploads, private downloads, size limit, bytes counted."""
 
+import importlib
 import io
 import zipfile
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 
 from clients.models import Client
-from prospects.models import Folder, StoredFile
+from prospects import files
+from prospects.models import MAX_FOLDER_DEPTH, Folder, StoredFile
 from tests.factories import ProspectFactory
+
+fill_ancestry = importlib.import_module("prospects.migrations.0007_folder_ancestry").fill_ancestry
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -150,6 +155,83 @@ def test_nested_folders_and_deleting_a_folder_removes_its_files_and_bytes(
     assert not Folder.objects.exists() and not StoredFile.objects.exists()
     assert Client.objects.get(pk=personas.client_a.pk).storage_bytes == 0
     assert not storage.exists(blob_name)
+
+
+def _nest(personas, depth: int, *, under: Folder | None = None) -> list[Folder]:
+    """A chain of `depth` folders, each inside the last, made the way the page makes them."""
+    chain = []
+    for level in range(depth):
+        parent = chain[-1] if chain else under
+        chain.append(
+            files.folder_create(
+                client=personas.client_a, actor=personas.bob, name=f"level {level}", parent=parent
+            )
+        )
+    return chain
+
+
+def _crumbs(page: str) -> list[str]:
+    nav = page.split('<nav class="crumbs">', 1)[1].split("</nav>", 1)[0]
+    return [part.rsplit(">", 1)[-1] for part in nav.split("</a>")[:-1]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("depth", [1, 2, MAX_FOLDER_DEPTH])
+def test_the_breadcrumb_names_every_folder_above_in_the_same_queries_at_any_depth(
+    signed_in, personas, depth, django_assert_max_num_queries
+):
+    deepest = _nest(personas, depth)[-1]
+    url = reverse("prospects:folder", args=[deepest.public_id])
+    signed_in.get(url)
+    with django_assert_max_num_queries(7):  # the same for the second level and the twentieth
+        page = signed_in.get(url).content.decode()
+    assert _crumbs(page) == ["All documents", *(f"level {i}" for i in range(depth))]
+
+
+@pytest.mark.django_db
+def test_a_folder_nests_at_most_max_depth_with_a_clear_message(signed_in, personas):
+    deepest = _nest(personas, MAX_FOLDER_DEPTH)[-1]
+    response = signed_in.post(
+        reverse("prospects:folder_create", args=[deepest.public_id]),
+        {"name": "one more"},
+        follow=True,
+    )
+    assert f"at most {MAX_FOLDER_DEPTH} levels deep" in response.content.decode()
+    assert Folder.objects.count() == MAX_FOLDER_DEPTH
+
+
+@pytest.mark.django_db
+def test_deleting_a_folder_takes_its_whole_subtree_and_nothing_beside_it(
+    client, personas, django_capture_on_commit_callbacks
+):
+    client.force_login(personas.alice)
+    kept_top, doomed, kept_leaf = _nest(personas, 3)
+    doomed_chain = _nest(personas, 4, under=doomed)  # four more levels under the doomed one
+    sibling = _nest(personas, 2, under=kept_top)  # a neighbour whose name sorts the same way
+    for folder in (doomed_chain[-1], sibling[-1], kept_top):
+        client.post(
+            reverse("prospects:library_upload", args=[folder.public_id]),
+            {"file": _file(f"in {folder.pk}.pdf", PDF)},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("prospects:folder_delete", args=[doomed.public_id]))
+    left = set(Folder.objects.values_list("pk", flat=True))
+    assert left == {kept_top.pk, *(f.pk for f in sibling)}
+    assert sorted(StoredFile.objects.values_list("folder_id", flat=True)) == sorted(
+        [kept_top.pk, sibling[-1].pk]
+    )
+    assert kept_leaf.pk not in left  # it was inside the deleted folder
+    assert Client.objects.get(pk=personas.client_a.pk).storage_bytes == 2 * len(PDF)
+
+
+@pytest.mark.django_db
+def test_the_migration_gives_existing_folders_their_ancestry(personas):
+    chain = _nest(personas, 4)
+    expected = dict(Folder.objects.values_list("pk", "ancestry"))
+    assert expected[chain[-1].pk] == "".join(f"{f.public_id}/" for f in chain[:-1])
+    Folder.objects.update(ancestry="")  # as the folders were before migration 0007
+    fill_ancestry(django_apps, None)
+    assert dict(Folder.objects.values_list("pk", "ancestry")) == expected
 
 
 @pytest.mark.django_db
