@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -158,30 +160,53 @@ class FolderForm(forms.Form):
     name = forms.CharField(max_length=120, label="New folder")
 
 
-class BulkForm(forms.Form):
-    action = forms.ChoiceField(choices=[("assign", "Assign to"), ("status", "Set status")])
-    owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="Nobody"
-    )
-    status = forms.ChoiceField(choices=[("", "—"), *Prospect.Status.choices], required=False)
-    selected = forms.CharField()
+class PublicIdsField(forms.Field):
+    """The public ids of the rows ticked in a list (checkboxes sharing one name), de-duplicated."""
 
-    def __init__(self, *args, client, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.for_client(client).active()
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Select prospects from the list first.",
+        "invalid": "Select prospects from the list; a selection was not a prospect's id.",
+        "too_many": "Select at most %(limit)s prospects at a time.",
+    }
 
-    def clean_selected(self):
-        import uuid
+    def __init__(self, *, limit: int, **kwargs):
+        self.limit = limit
+        super().__init__(**kwargs)
 
-        ids = (
-            self.data.getlist("selected")
-            if hasattr(self.data, "getlist")
-            else [self.cleaned_data["selected"]]
-        )
+    def to_python(self, value) -> list[uuid.UUID]:
+        if not value:
+            return []
+        values = [value] if isinstance(value, str) else value
         try:
-            return [uuid.UUID(i) for i in ids]
+            ids = list(dict.fromkeys(uuid.UUID(str(v)) for v in values))
         except ValueError:
-            raise ValidationError("Select prospects from the list.") from None
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if len(ids) > self.limit:
+            raise ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"limit": self.limit}
+            )
+        return ids
+
+
+class BulkForm(forms.Form):
+    """Assign an owner to, or set the status of, the prospects ticked in the list (admins)."""
+
+    action = forms.ChoiceField(choices=[("assign", "Assign to"), ("status", "Set status")])
+    owner = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(choices=[("", "—"), *Prospect.Status.choices], required=False)
+    selected = PublicIdsField(limit=500)  # a page shows 25; Django refuses over 1,000 fields
+
+    def __init__(self, *args, users: list[User], **kwargs):
+        """`users`: the client's active users, already loaded (the list shows them twice)."""
+        super().__init__(*args, **kwargs)
+        self.users = {str(u.public_id): u for u in users}
+        self.fields["owner"].choices = [("", "Nobody")] + [
+            (key, str(u)) for key, u in self.users.items()
+        ]
+
+    def clean_owner(self) -> User | None:
+        return self.users.get(self.cleaned_data["owner"])
 
 
 class CustomFieldForm(forms.Form):

@@ -65,14 +65,15 @@ def prospect_list(request):
         page = queries.prospect_page(qs, filters.sort)
     for error in filters.errors:
         messages.warning(request, error)
+    users = list(User.objects.for_client(request.client).active())
     context = {
         "page": page,
         "filters": filters,
         "query": filters.as_query(),
         "statuses": Prospect.Status.choices,
         "definitions": services.custom_field_definitions(request.client),
-        "bulk_form": BulkForm(client=request.client) if request.user.is_client_admin else None,
-        "users": User.objects.for_client(request.client).active(),
+        "bulk_form": BulkForm(users=users) if request.user.is_client_admin else None,
+        "users": users,
     }
     return render(request, "prospects/list.html", context)
 
@@ -80,10 +81,11 @@ def prospect_list(request):
 @require_POST
 @client_admin_required
 def prospect_bulk(request):
-    form = BulkForm(request.POST, client=request.client)
+    form = BulkForm(request.POST, users=User.objects.for_client(request.client).active())
     back = _next_url(request, "prospects:list")
     if not form.is_valid():
-        messages.error(request, "Select prospects and an action first.")
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
         return redirect(back)
     data = form.cleaned_data
     try:
