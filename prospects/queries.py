@@ -138,7 +138,11 @@ def prospect_search(qs: QuerySet, client: Client, q: str) -> QuerySet:
     return qs.filter(search_text__contains=text)
 
 
-def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> QuerySet[Prospect]:
+def prospect_list(
+    client: Client, filters: ProspectFilters, *, user: User, definitions: list[CustomField]
+) -> QuerySet[Prospect]:
+    """The client's prospects that match `filters`; `definitions` are the client's custom
+    fields (the caller has them already, for the page or the export's columns)."""
     qs = Prospect.objects.for_client(client)
     if filters.q:
         qs = prospect_search(qs, client, filters.q)
@@ -161,7 +165,7 @@ def prospect_list(client: Client, filters: ProspectFilters, *, user: User) -> Qu
             else qs.filter(tags__icontains=json.dumps(tag))
         )
     if filters.custom_key:
-        definition = CustomField.objects.for_client(client).filter(key=filters.custom_key).first()
+        definition = next((d for d in definitions if d.key == filters.custom_key), None)
         if definition is None:
             filters.errors.append("Unknown custom field; not filtered by it.")
         else:

@@ -52,7 +52,8 @@ def _status(form) -> int:
 @client_member_required
 def prospect_list(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    qs = queries.prospect_list(request.client, filters, user=request.user)
+    definitions = services.custom_field_definitions(request.client)
+    qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     try:
         page = queries.prospect_page(
             qs,
@@ -71,7 +72,7 @@ def prospect_list(request):
         "filters": filters,
         "query": filters.as_query(),
         "statuses": Prospect.Status.choices,
-        "definitions": services.custom_field_definitions(request.client),
+        "definitions": definitions,
         "bulk_form": BulkForm(users=users) if request.user.is_client_admin else None,
         "users": users,
     }
@@ -113,10 +114,9 @@ def prospect_bulk(request):
 @client_member_required
 def prospect_export(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    qs = queries.prospect_list(request.client, filters, user=request.user)
-    rows = exporting.export_rows(
-        request.client, qs, services.custom_field_definitions(request.client)
-    )
+    definitions = services.custom_field_definitions(request.client)
+    qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
+    rows = exporting.export_rows(request.client, qs, definitions)
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="prospects-{stamp}.csv"'
