@@ -35,9 +35,10 @@ from .models import Checklist, ImportJob, Prospect
 
 
 def _next_url(request, default: str) -> str:
-    """The form's `next` if it points into this site, else the default page."""
+    """The form's `next` if it is a path on this site, else the default page."""
     url = request.POST.get("next", "")
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+    allowed = url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
+    if url.startswith("/") and allowed:  # a path, never a word redirect() would take for a view
         return url
     return reverse(default)
 

@@ -295,7 +295,8 @@ def test_the_same_id_ticked_twice_counts_once(client, personas, crowd):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "next_url", ["//evil.example/", "https://evil.example/", "/\\evil.example"]
+    "next_url",
+    ["//evil.example/", "https://evil.example/", "/\\evil.example", "a b", "prospects:create"],
 )
 def test_bulk_and_file_actions_never_redirect_off_site(client, personas, crowd, next_url):
     client.force_login(personas.alice)
