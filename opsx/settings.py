@@ -115,6 +115,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
+    "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
 }
 
 # --- Mail -------------------------------------------------------------------

@@ -4,6 +4,7 @@ Files are stored through Django's storage API under random names and are never p
 views.file_download checks the tenant and sends them as attachments.
 """
 
+import datetime
 import os
 
 import filetype
@@ -13,11 +14,20 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client
 
-from .models import MAX_FOLDER_DEPTH, Folder, Prospect, ProspectEvent, StoredFile, Visit
+from .models import (
+    MAX_FOLDER_DEPTH,
+    Folder,
+    ImportJob,
+    Prospect,
+    ProspectEvent,
+    StoredFile,
+    Visit,
+)
 
 # Detected MIME type -> the name endings that may carry it.
 ALLOWED_TYPES = {
@@ -163,6 +173,41 @@ def files_delete(*, client: Client, files: list[StoredFile], actor: User) -> int
     Client.objects.filter(pk=client.pk).update(storage_bytes=F("storage_bytes") - total)
     transaction.on_commit(lambda: [storage.delete(name) for name in names])
     return len(files)
+
+
+BLOB_ROOT = "client-files"  # _blob_path puts every client's files under it, a folder each
+ORPHAN_GRACE = datetime.timedelta(hours=1)
+
+
+def files_sweep_orphans(*, grace: datetime.timedelta = ORPHAN_GRACE) -> int:
+    """Delete stored bytes that no file or import record names, and return how many.
+
+    file_store writes the bytes before its row, inside the request's transaction: when that
+    transaction rolls back later (an error after the upload), the bytes stay with no record to
+    count, list or erase them. Bytes younger than `grace` are left alone, since their row may
+    not have committed yet. Two queries per client folder, whatever it holds.
+    """
+    storage = StoredFile._meta.get_field("blob").storage
+    try:
+        folders, _ = storage.listdir(BLOB_ROOT)
+    except FileNotFoundError:  # nothing was ever stored
+        return 0
+    clients = {str(c.public_id): c for c in Client.objects.all()}
+    cutoff = timezone.now() - grace
+    removed = 0
+    for folder in folders:
+        _, names = storage.listdir(f"{BLOB_ROOT}/{folder}")
+        client = clients.get(folder)
+        known = set()
+        if client is not None:  # its files, and the CSV files of its imports
+            known.update(StoredFile.objects.for_client(client).values_list("blob", flat=True))
+            known.update(ImportJob.objects.for_client(client).values_list("source", flat=True))
+        for name in names:
+            path = f"{BLOB_ROOT}/{folder}/{name}"
+            if path not in known and storage.get_modified_time(path) < cutoff:
+                storage.delete(path)
+                removed += 1
+    return removed
 
 
 @transaction.atomic

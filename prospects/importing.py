@@ -55,6 +55,7 @@ MAX_COLUMNS = 200
 MAX_RUNS = 3  # a job whose run died this many times is marked failed
 STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the run is dead
 PREVIEW_ROWS = 5
+UNSTARTED_KEPT = timedelta(days=7)  # an upload never started is forgotten after this
 SWITCH_INTERVAL = 0.0002  # seconds; see _Runner.run
 GC_THRESHOLD = 10_000  # allocations between young collections during a run (Python's: 700)
 
@@ -334,6 +335,7 @@ def _claim(job_id: int) -> tuple[ImportJob, uuid.UUID] | None:
                 f"{job.processed_rows + 1}. Rows before it were imported; see the error report."
             )
             job.finished_at = now
+            _drop_source(job)
             job.save()
             return None
         token = uuid.uuid4()
@@ -357,14 +359,57 @@ def import_run(job_id: int) -> None:
         logger.info("Import %s was taken over by another run", job_id)
     except Exception as exc:
         logger.exception("Import %s failed", job_id)
-        ImportJob.objects.filter(pk=job_id, run_token=token).update(
-            status=ImportJob.Status.FAILED,
-            finished_at=timezone.now(),
-            failure_reason=(
-                f"An unexpected error stopped the import after row {runner.job.processed_rows + 1} "
-                f"({type(exc).__name__}). The rows before it were imported."
-            ),
-        )
+        with transaction.atomic():
+            failed = ImportJob.objects.filter(pk=job_id, run_token=token).update(
+                status=ImportJob.Status.FAILED,
+                finished_at=timezone.now(),
+                failure_reason=(
+                    f"An unexpected error stopped the import after row "
+                    f"{runner.job.processed_rows + 1} ({type(exc).__name__}). "
+                    "The rows before it were imported."
+                ),
+                source="",
+            )
+            if failed:  # still this run's job: its file is not needed any more
+                _delete_on_commit(job.source)
+
+
+def _drop_source(job: ImportJob) -> None:
+    """An ended job's CSV is not needed any more (its rows are prospects or listed errors, and it
+    cannot be run again): the record forgets it now and the bytes go once that commits."""
+    if job.source.name:
+        _delete_on_commit(job.source)
+        job.source = ""
+
+
+def _delete_on_commit(source) -> None:
+    name, storage = source.name, source.storage
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def imports_forget_sources() -> int:
+    """Periodic: delete the files of jobs that ended without forgetting them (a run killed
+    between its end and the deletion) and the jobs uploaded but never started within
+    UNSTARTED_KEPT. Returns how many files went."""
+    ended = ImportJob.objects.filter(
+        status__in=(ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    ).exclude(source="")
+    unstarted = ImportJob.objects.filter(
+        status=ImportJob.Status.UPLOADED, created_at__lt=timezone.now() - UNSTARTED_KEPT
+    )
+    count = 0
+    for job in ended:
+        with transaction.atomic():
+            _drop_source(job)
+            job.save(update_fields=["source"])
+        count += 1
+    for job in unstarted:
+        with transaction.atomic():
+            _delete_on_commit(job.source)
+            job.delete()
+        count += 1
+    return count
 
 
 def imports_resume_stale() -> int:
@@ -561,6 +606,7 @@ class _Runner:
             job.heartbeat_at = timezone.now()
             if last:
                 job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
+                _drop_source(job)
             job.save()
             job.refresh_from_db()
             self.job = job

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import importing
+from . import files, importing
 
 
 @shared_task(acks_late=True)
@@ -13,3 +13,10 @@ def prospects_import_run(job_id: int) -> None:
 def prospects_import_watchdog() -> int:
     """Resume imports whose run died (worker killed or restarted)."""
     return importing.imports_resume_stale()
+
+
+@shared_task
+def prospects_files_sweep() -> int:
+    """Delete the CSV files of ended or abandoned imports, then stored bytes that no record
+    names (left by a rolled-back upload)."""
+    return importing.imports_forget_sources() + files.files_sweep_orphans()

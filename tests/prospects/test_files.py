@@ -2,14 +2,18 @@
 
 import importlib
 import io
+import uuid
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import reverse
 
 from clients.models import Client
-from prospects import files
+from prospects import files, importing
 from prospects.models import MAX_FOLDER_DEPTH, Folder, StoredFile
 from tests.factories import ProspectFactory
 
@@ -304,3 +308,38 @@ def test_deleting_a_file_never_redirects_off_site(signed_in):
     )
     assert response["Location"] == reverse("prospects:library")
     assert not StoredFile.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_sweep_deletes_bytes_no_record_names_and_keeps_everything_else(
+    personas, settings, tmp_path
+):
+    settings.MEDIA_ROOT = str(tmp_path)  # only this test's files
+    assert files.files_sweep_orphans() == 0  # nothing stored yet
+
+    def store(name, client=personas.client_a):
+        upload = SimpleUploadedFile(name, PDF)
+        return files.file_store(client=client, actor=personas.bob, upload=upload)
+
+    kept = store("kept.pdf")
+    csv_upload = SimpleUploadedFile("a.csv", b"Name\nA\n")
+    job = importing.import_upload(client=personas.client_a, actor=personas.bob, upload=csv_upload)
+    names = {}
+    for label, owner in (("rolled back", personas.client_a), ("gone client", personas.client_b)):
+        try:
+            with transaction.atomic():  # the request fails after the upload was stored
+                names[label] = store(f"{label}.pdf", owner).blob.name
+                raise RuntimeError("a later step of the request")
+        except RuntimeError:
+            pass
+    storage = kept.blob.storage
+    assert not StoredFile.objects.filter(blob__in=names.values()).exists()
+    assert all(storage.exists(name) for name in names.values())
+    # client B's folder now belongs to no client, as after the client was deleted
+    Client.objects.filter(pk=personas.client_b.pk).update(public_id=uuid.uuid4())
+
+    assert files.files_sweep_orphans() == 0  # too young: their rows might still be committing
+    assert files.files_sweep_orphans(grace=timedelta(0)) == 2
+    assert not any(storage.exists(name) for name in names.values())
+    assert storage.exists(kept.blob.name) and storage.exists(job.source.name)
+    assert Client.objects.get(pk=personas.client_a.pk).storage_bytes == len(PDF)

@@ -424,6 +424,58 @@ def test_an_error_while_checking_rows_marks_the_job_failed(personas, monkeypatch
     assert list(Prospect.objects.values_list("name", flat=True)) == ["A"]
 
 
+def _ended_three_ways(personas, monkeypatch):
+    """Jobs that ended: done, failed by an error, failed after dying too often."""
+    done = _queued(personas, b"Name\nA\n", {"Name": "name"})
+    importing.import_run(done.pk)
+    broken = _queued(personas, b"Name\nB\n", {"Name": "name"})
+    with monkeypatch.context() as patch:
+        patch.setattr(importing.ProspectWriter, "write", lambda self, good: 1 / 0)
+        importing.import_run(broken.pk)
+    dying = _uploaded(personas, b"Name\nC\n")
+    ImportJob.objects.filter(pk=dying.pk).update(
+        status="running", runs=3, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    importing.import_run(dying.pk)
+    return [done, broken, dying]
+
+
+@pytest.mark.django_db
+def test_an_ended_import_forgets_its_csv_file_once_the_end_commits(
+    personas, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs = _ended_three_ways(personas, monkeypatch)
+    for job in jobs:
+        storage, name = job.source.storage, job.source.name
+        job.refresh_from_db()
+        assert job.status in ("done", "failed") and job.source.name == ""
+        assert name and not storage.exists(name)
+    assert list(Prospect.objects.values_list("name", flat=True)) == ["A"]
+
+
+@pytest.mark.django_db
+def test_the_sweep_forgets_leftover_files_of_ended_imports_and_week_old_unstarted_uploads(
+    personas, monkeypatch, django_capture_on_commit_callbacks
+):
+    jobs = _ended_three_ways(personas, monkeypatch)  # their on-commit deletions never ran
+    names = [job.source.name for job in jobs]
+    for job, name in zip(jobs, names, strict=True):  # as if each run died before forgetting it
+        ImportJob.objects.filter(pk=job.pk).update(source=name)
+    fresh, stale = _uploaded(personas, b"Name\nD\n"), _uploaded(personas, b"Name\nE\n")
+    ImportJob.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=8))
+    storage = fresh.source.storage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.imports_forget_sources() == 4  # three ended, one abandoned
+    assert not any(storage.exists(name) for name in [*names, stale.source.name])
+    assert set(ImportJob.objects.exclude(source="").values_list("pk", flat=True)) == {fresh.pk}
+    assert not ImportJob.objects.filter(pk=stale.pk).exists()
+    assert storage.exists(fresh.source.name)  # still waiting for its mapping
+    with django_capture_on_commit_callbacks(execute=True):
+        assert importing.imports_forget_sources() == 0
+
+
 @pytest.mark.django_db
 def test_an_imported_prospect_is_stored_as_a_form_would_store_it(
     signed_in, personas, django_capture_on_commit_callbacks, writer
