@@ -350,6 +350,8 @@ class ProspectEvent(TenantModel):
         FILE = "file", "File added"
         IMPORTED = "imported", "Imported"
 
+    # event_timeline_idx starts with the client, so the key needs no index of its own.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
     prospect = models.ForeignKey(Prospect, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(
