@@ -6,16 +6,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0002_client_storage_bytes'),
-        ('prospects', '0007_folder_ancestry'),
+        ("clients", "0002_client_storage_bytes"),
+        ("prospects", "0007_folder_ancestry"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='prospectevent',
-            name='client',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clients.client'),
+            model_name="prospectevent",
+            name="client",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="clients.client",
+            ),
         ),
     ]
