@@ -209,22 +209,20 @@ def test_deleting_a_folder_takes_its_whole_subtree_and_nothing_beside_it(
     client, personas, django_capture_on_commit_callbacks
 ):
     client.force_login(personas.alice)
-    kept_top, doomed, kept_leaf = _nest(personas, 3)
-    doomed_chain = _nest(personas, 4, under=doomed)  # four more levels under the doomed one
-    sibling = _nest(personas, 2, under=kept_top)  # a neighbour whose name sorts the same way
-    for folder in (doomed_chain[-1], sibling[-1], kept_top):
+    top, doomed, inside = _nest(personas, 3)
+    deeper = _nest(personas, 4, under=inside)  # four more levels inside the doomed folder
+    beside = _nest(personas, 2, under=top)  # the doomed folder's sibling, with a child
+    for folder in (deeper[-1], beside[-1], top):
         client.post(
             reverse("prospects:library_upload", args=[folder.public_id]),
             {"file": _file(f"in {folder.pk}.pdf", PDF)},
         )
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("prospects:folder_delete", args=[doomed.public_id]))
-    left = set(Folder.objects.values_list("pk", flat=True))
-    assert left == {kept_top.pk, *(f.pk for f in sibling)}
+    assert set(Folder.objects.values_list("pk", flat=True)) == {top.pk, *(f.pk for f in beside)}
     assert sorted(StoredFile.objects.values_list("folder_id", flat=True)) == sorted(
-        [kept_top.pk, sibling[-1].pk]
+        [top.pk, beside[-1].pk]
     )
-    assert kept_leaf.pk not in left  # it was inside the deleted folder
     assert Client.objects.get(pk=personas.client_a.pk).storage_bytes == 2 * len(PDF)
 
 
