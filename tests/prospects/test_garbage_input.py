@@ -7,14 +7,10 @@ values for one field.
 """
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from prospects import files, importing, services
-from prospects.models import Checklist, CustomField
-from tests.factories import ProspectFactory
+from tests.prospects.objects import client_objects
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GARBAGE = [
     "",
     "\x00",
@@ -49,44 +45,7 @@ QUERY = ["q", "status", "owner", "tag", "custom_key", "custom_value", "sort", "a
 @pytest.fixture
 def own(personas):
     """Client A's things, reachable by Alice (a client admin)."""
-    client, alice = personas.client_a, personas.alice
-    for key, kind, choices in [
-        ("region", "text", []),
-        ("visits", "number", []),
-        ("since", "date", []),
-        ("vip", "boolean", []),
-        ("tier", "choice", ["gold", "silver"]),
-    ]:
-        CustomField.objects.create(client=client, key=key, label=key, kind=kind, choices=choices)
-    prospect = ProspectFactory(client=client, name="Ravi Kumar")
-    checklist = Checklist.objects.create(
-        client=client,
-        name="Shop",
-        items=[
-            {"key": "done", "label": "Done", "kind": "check"},
-            {"key": "count", "label": "Count", "kind": "number"},
-            {"key": "shelf", "label": "Shelf", "kind": "photo", "required": True},
-        ],
-    )
-    visit = services.visit_plan(
-        prospect=prospect, actor=alice, user=alice, scheduled_at=None, checklist=checklist
-    )
-    folder = files.folder_create(client=client, actor=alice, name="Folder", parent=None)
-    stored = files.file_store(
-        client=client, actor=alice, upload=SimpleUploadedFile("a.png", PNG), folder=folder
-    )
-    upload = SimpleUploadedFile("a.csv", b"Name,Phone\nA person,98765 43210\n")
-    job = importing.import_upload(client=client, actor=alice, upload=upload)
-    return {
-        "public_id": None,
-        "prospect": prospect,
-        "visit": visit,
-        "folder": folder,
-        "file": stored,
-        "checklist": checklist,
-        "job": job,
-        "key": "region",
-    }
+    return client_objects(personas.client_a, personas.alice, label="A")
 
 
 URLS = [

@@ -4,42 +4,17 @@ client's id, and changes nothing."""
 import io
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from prospects import files, importing, services
-from prospects.models import Checklist, CustomField, Prospect, StoredFile, Visit
+from prospects.models import CustomField, Prospect, StoredFile, Visit
 from tests.factories import ProspectFactory
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from tests.prospects.objects import PNG, client_objects
 
 
 @pytest.fixture
 def b_objects(personas):
     """Client B's things, which Alice and Bob of client A must never reach."""
-    client, carol = personas.client_b, personas.carol
-    prospect = ProspectFactory(client=client, name="B's prospect")
-    checklist = Checklist.objects.create(
-        client=client, name="B list", items=[{"key": "a", "label": "A", "kind": "check"}]
-    )
-    visit = services.visit_plan(
-        prospect=prospect, actor=carol, user=carol, scheduled_at=None, checklist=checklist
-    )
-    folder = files.folder_create(client=client, actor=carol, name="B folder", parent=None)
-    stored = files.file_store(
-        client=client, actor=carol, upload=SimpleUploadedFile("b.png", PNG), folder=folder
-    )
-    CustomField.objects.create(client=client, key="secret", label="Secret", kind="text")
-    upload = SimpleUploadedFile("b.csv", b"Name\nB person\n")
-    job = importing.import_upload(client=client, actor=carol, upload=upload)
-    return {
-        "prospect": prospect,
-        "visit": visit,
-        "folder": folder,
-        "file": stored,
-        "checklist": checklist,
-        "job": job,
-    }
+    return client_objects(personas.client_b, personas.carol, label="B")
 
 
 GET_URLS = [
@@ -103,8 +78,8 @@ def test_changing_another_clients_object_is_a_404_and_changes_nothing(
 @pytest.mark.django_db
 def test_another_clients_custom_field_cannot_be_deleted(client, personas, b_objects):
     client.force_login(personas.alice)
-    assert client.post(reverse("prospects:custom_field_delete", args=["secret"])).status_code == 404
-    assert CustomField.objects.filter(key="secret").exists()
+    assert client.post(reverse("prospects:custom_field_delete", args=["region"])).status_code == 404
+    assert CustomField.objects.filter(key="region").exists()
 
 
 @pytest.mark.django_db
