@@ -193,8 +193,14 @@ class BulkForm(forms.Form):
     """Assign an owner to, or set the status of, the prospects ticked in the list (admins)."""
 
     action = forms.ChoiceField(choices=[("assign", "Assign to"), ("status", "Set status")])
-    owner = forms.ChoiceField(required=False)
-    status = forms.ChoiceField(choices=[("", "—"), *Prospect.Status.choices], required=False)
+    owner = forms.ChoiceField(
+        required=False, widget=forms.Select(attrs={"aria-label": "Assign to"})
+    )
+    status = forms.ChoiceField(
+        choices=[("", "—"), *Prospect.Status.choices],
+        required=False,
+        widget=forms.Select(attrs={"aria-label": "New status"}),
+    )
     selected = PublicIdsField(limit=500)  # a page shows 25; Django refuses over 1,000 fields
 
     def __init__(self, *args, users: list[User], **kwargs):

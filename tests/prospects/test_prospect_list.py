@@ -187,6 +187,8 @@ def test_the_list_runs_a_constant_number_of_queries(
     html = response.content.decode()
     for owner in owners:  # in the owner filter and in the bulk form's owner choice
         assert html.count(f'<option value="{owner.public_id}"') == 2
+    assert 'name="owner" aria-label="Assign to"' in html  # every select says what it is for
+    assert 'name="status" aria-label="New status"' in html
     with django_assert_max_num_queries(7):
         client.get(reverse("prospects:list"), {"q": "98765"})
     with django_assert_max_num_queries(7):  # the field's definition is not read a second time
