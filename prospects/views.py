@@ -1,11 +1,9 @@
 """Client Data pages. Every object comes through an access helper in queries.py (404 for
 another client's id); every change goes through a service."""
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -232,14 +230,15 @@ def _upload(request, **target) -> None:
 
 @client_admin_required
 def prospect_data_export(request, public_id):
-    """Everything held about one prospect, as JSON, for the client's own access requests."""
+    """Everything held about one prospect, files included, as a ZIP file for the client's own
+    access requests."""
     prospect = queries.access_prospect(request.client, public_id)
-    data = services.prospect_export_data(prospect)
-    response = HttpResponse(
-        json.dumps(data, indent=2, default=str), content_type="application/json"
+    return FileResponse(
+        services.prospect_export_archive(prospect),
+        as_attachment=True,
+        filename=f"prospect-{prospect.public_id}.zip",
+        content_type="application/zip",
     )
-    response["Content-Disposition"] = f'attachment; filename="prospect-{prospect.public_id}.json"'
-    return response
 
 
 @client_admin_required

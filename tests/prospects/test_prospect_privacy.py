@@ -1,6 +1,8 @@
 """The client's own privacy duties: everything about one prospect, and erasing it."""
 
+import io
 import json
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,6 +14,7 @@ from prospects.models import Prospect, ProspectEvent, ProspectPhone, StoredFile,
 from tests.factories import ProspectFactory
 
 PDF = b"%PDF-1.4\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
@@ -38,16 +41,61 @@ def ravi(personas):
     return prospect
 
 
-@pytest.mark.django_db
-def test_an_admin_downloads_everything_held_about_a_prospect(client, personas, ravi):
-    client.force_login(personas.alice)
-    response = client.get(reverse("prospects:data_export", args=[ravi.public_id]))
+def _archive(response) -> zipfile.ZipFile:
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith("attachment")
-    data = json.loads(response.content)
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+@pytest.mark.django_db
+def test_an_admin_downloads_everything_held_about_a_prospect_files_included(client, personas, ravi):
+    visit = Visit.objects.get(prospect=ravi)
+    files.file_store(  # a visit's photo is the prospect's file too
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("shelf.png", PNG),
+        visit=visit,
+    )
+    other = ProspectFactory(client=personas.client_a, name="Someone Else")
+    files.file_store(
+        client=personas.client_a,
+        actor=personas.bob,
+        upload=SimpleUploadedFile("other.pdf", b"%PDF-1.4\nsomeone else\n%%EOF\n"),
+        prospect=other,
+    )
+    client.force_login(personas.alice)
+    archive = _archive(client.get(reverse("prospects:data_export", args=[ravi.public_id])))
+    data = json.loads(archive.read("prospect.json"))
     assert data["prospect"]["name"] == "Ravi Kumar" and data["phones"] == ["+919876543210"]
     assert data["visits"][0]["report"] == "Ordered tea"
     assert any(e["text"] == "Prefers mornings" for e in data["timeline"])
-    assert data["files"][0]["name"] == "quote.pdf"
+    assert [f["name"] for f in data["files"]] == ["quote.pdf", "shelf.png"]
+    assert [archive.read(f["path"]) for f in data["files"]] == [PDF, PNG]
+    assert sorted(archive.namelist()) == sorted(
+        ["prospect.json", *(f["path"] for f in data["files"])]
+    )
+
+
+@pytest.mark.django_db
+def test_a_file_whose_bytes_are_lost_is_marked_missing_and_the_rest_still_downloads(
+    client, personas, ravi
+):
+    stored = StoredFile.objects.get(prospect=ravi)
+    stored.blob.storage.delete(stored.blob.name)
+    client.force_login(personas.alice)
+    archive = _archive(client.get(reverse("prospects:data_export", args=[ravi.public_id])))
+    data = json.loads(archive.read("prospect.json"))
+    assert data["files"] == [
+        {
+            "id": str(stored.public_id),
+            "name": "quote.pdf",
+            "type": "application/pdf",
+            "size": len(PDF),
+            "path": None,
+            "missing": True,
+        }
+    ]
+    assert archive.namelist() == ["prospect.json"]
 
 
 @pytest.mark.django_db
