@@ -102,6 +102,14 @@ class Prospect(TenantModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as it is written on an envelope, without its empty lines."""
+        town = " ".join(filter(None, [self.postal_code, self.city]))
+        town = ", ".join(filter(None, [town, self.state]))
+        lines = [self.address_line1, self.address_line2, town, self.country]
+        return [line for line in lines if line]
+
     def refresh_derived(self) -> None:
         self.email = self.email.strip().lower()
         self.name_key = name_key_of(self.name)

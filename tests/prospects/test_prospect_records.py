@@ -39,6 +39,22 @@ def test_a_prospect_is_created_with_normalised_email_and_phones(signed_in, perso
 
 
 @pytest.mark.django_db
+def test_pages_show_numbers_as_people_write_them_and_the_address_without_empty_lines(
+    signed_in, personas
+):
+    _create(signed_in, phones="098765 43210; +44 (20) 7946-0958", city="Pune", country="IN")
+    prospect = Prospect.objects.get()
+    detail = signed_in.get(reverse("prospects:detail", args=[prospect.public_id])).content.decode()
+    assert '<a href="tel:+919876543210">+91 98765 43210</a>' in detail  # dials E.164
+    assert "+44 20 7946 0958" in detail
+    assert "<dt>Address</dt><dd>Pune<br>IN</dd>" in detail
+    listed = signed_in.get(reverse("prospects:list")).content.decode()
+    assert "+91 98765 43210<br>+44 20 7946 0958" in listed
+    prospect.address_line2, prospect.postal_code, prospect.state = "Floor 2", "411001", "MH"
+    assert prospect.address_lines == ["Floor 2", "411001 Pune, MH", "IN"]
+
+
+@pytest.mark.django_db
 def test_the_same_number_typed_two_ways_is_one_number(signed_in):
     _create(signed_in, phones="+91 98765 43210; 098765-43210; (+91)9876543210")
     assert list(Prospect.objects.get().phones.values_list("number", flat=True)) == ["+919876543210"]
