@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import Client
 
-from . import files, sensitive
+from . import files, queries, sensitive
 from .models import (
     Checklist,
     CustomField,
@@ -362,10 +362,13 @@ def checklist_save(
 # --- the client's own privacy duties -----------------------------------------
 
 
-def prospect_export_data(prospect: Prospect) -> dict:
+def prospect_export_data(prospect: Prospect, *, attached: list[StoredFile] | None = None) -> dict:
     """Everything OpsX holds about one prospect, for the client to answer an access request:
     the record, phones, visits with their reports and answers, notes and timeline, and the
-    files' details with the path prospect_export_archive stores each one's bytes under."""
+    files' details with the path prospect_export_archive stores each one's bytes under.
+    `attached`: the prospect's files (queries.attached_files), when the caller has them."""
+    if attached is None:
+        attached = queries.attached_files(prospect=prospect)
 
     def user(u):
         return u.email if u else None
@@ -411,7 +414,7 @@ def prospect_export_data(prospect: Prospect) -> dict:
                 "size": f.size,
                 "path": _archive_path(f),
             }
-            for f in prospect.files.order_by("created_at", "pk")
+            for f in attached
         ],
     }
 
@@ -424,15 +427,15 @@ def prospect_export_archive(prospect: Prospect) -> IO[bytes]:
     """Everything held about one prospect as a ZIP file: prospect.json (the record, phones,
     visits, timeline and the files' details) and the files themselves under files/. Written to
     a temporary file a megabyte at a time, so memory stays flat whatever the files weigh."""
-    data = prospect_export_data(prospect)
+    attached = queries.attached_files(prospect=prospect)
+    data = prospect_export_data(prospect, attached=attached)
     archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-    stored = {str(f.public_id): f for f in prospect.files.all()}
     try:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            for entry in data["files"]:
+            for stored, entry in zip(attached, data["files"], strict=True):
                 try:
                     with (
-                        stored[entry["id"]].blob.open("rb") as src,
+                        stored.blob.open("rb") as src,
                         zf.open(entry["path"], "w", force_zip64=True) as dst,
                     ):
                         shutil.copyfileobj(src, dst, 1024 * 1024)
@@ -451,7 +454,7 @@ def prospect_export_archive(prospect: Prospect) -> IO[bytes]:
 def prospect_erase(*, prospect: Prospect, actor: User) -> dict:
     """Erase one prospect and everything attached to it: phones, visits, timeline, files
     (their bytes too, once the transaction commits). Returns what was removed, by kind."""
-    attached = list(StoredFile.objects.for_client(prospect.client_id).filter(prospect=prospect))
+    attached = queries.attached_files(prospect=prospect)
     visits = Visit.objects.for_client(prospect.client_id).filter(prospect=prospect).count()
     files.files_delete(client=prospect.client, files=attached, actor=actor)
     prospect.delete()

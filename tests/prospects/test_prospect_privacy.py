@@ -48,7 +48,9 @@ def _archive(response) -> zipfile.ZipFile:
 
 
 @pytest.mark.django_db
-def test_an_admin_downloads_everything_held_about_a_prospect_files_included(client, personas, ravi):
+def test_an_admin_downloads_everything_held_about_a_prospect_files_included(
+    client, personas, ravi, django_assert_max_num_queries
+):
     visit = Visit.objects.get(prospect=ravi)
     files.file_store(  # a visit's photo is the prospect's file too
         client=personas.client_a,
@@ -64,7 +66,10 @@ def test_an_admin_downloads_everything_held_about_a_prospect_files_included(clie
         prospect=other,
     )
     client.force_login(personas.alice)
-    archive = _archive(client.get(reverse("prospects:data_export", args=[ravi.public_id])))
+    client.get(reverse("dashboard"))
+    # user, savepoint, prospect, its files (once), phones, visits, timeline, release
+    with django_assert_max_num_queries(8):
+        archive = _archive(client.get(reverse("prospects:data_export", args=[ravi.public_id])))
     data = json.loads(archive.read("prospect.json"))
     assert data["prospect"]["name"] == "Ravi Kumar" and data["phones"] == ["+919876543210"]
     assert data["visits"][0]["report"] == "Ordered tea"
