@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from clients.decorators import client_member_required
+from opsx.forms import posted
 
 from . import queries, services
 from .forms import InvitationAcceptForm, NameForm
@@ -18,7 +19,7 @@ def dashboard(request):
 @client_member_required
 def account_settings(request):
     form = NameForm(
-        request.POST if request.method == "POST" else None,
+        posted(request),
         initial={"full_name": request.user.full_name},
     )
     if request.method == "POST" and form.is_valid():
@@ -50,9 +51,7 @@ def invitation_accept(request, token):
             {"reason": "You are signed in already. Sign out, then open the invitation link again."},
             status=400,
         )
-    form = InvitationAcceptForm(
-        request.POST if request.method == "POST" else None, email=invitation.email
-    )
+    form = InvitationAcceptForm(posted(request), email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from accounts import queries, services
 from accounts.forms import InviteForm, RoleForm
 from accounts.models import User
+from opsx.forms import posted
 
 from .decorators import client_admin_required
 
@@ -25,7 +26,7 @@ def user_list(request):
 
 @client_admin_required
 def user_invite(request):
-    form = InviteForm(request.POST if request.method == "POST" else None)
+    form = InviteForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(

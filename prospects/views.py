@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from clients.decorators import client_admin_required, client_member_required
+from opsx.forms import posted
 
 from . import exporting, files, importing, queries, services
 from .forms import (
@@ -126,7 +127,7 @@ def prospect_export(request):
 def prospect_create(request):
     definitions = services.custom_field_definitions(request.client)
     form = ProspectForm(
-        request.POST if request.method == "POST" else None,
+        posted(request),
         client=request.client,
         definitions=definitions,
     )
@@ -168,7 +169,7 @@ def prospect_edit(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
     definitions = services.custom_field_definitions(request.client)
     form = ProspectForm(
-        request.POST if request.method == "POST" else None,
+        posted(request),
         client=request.client,
         definitions=definitions,
         initial=ProspectForm.initial_for(prospect),
@@ -283,7 +284,7 @@ def visit_detail(request, public_id):
     visit = queries.access_visit(request.client, public_id)
     attachments = queries.attached_files(visit=visit)
     form = VisitReportForm(
-        request.POST if request.method == "POST" else None,
+        posted(request),
         visit=visit,
         files=attachments,
         initial={"outcome": visit.outcome, "report": visit.report},
@@ -452,7 +453,7 @@ def file_delete(request, public_id):
 
 @client_admin_required
 def custom_fields(request):
-    form = CustomFieldForm(request.POST if request.method == "POST" else None)
+    form = CustomFieldForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.custom_field_create(
@@ -490,7 +491,7 @@ def checklist_edit(request, public_id=None):
         if checklist
         else None
     )
-    form = ChecklistForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = ChecklistForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.checklist_save(
@@ -515,8 +516,8 @@ def checklist_edit(request, public_id=None):
 @client_member_required
 def import_new(request):
     form = ImportUploadForm(
-        request.POST if request.method == "POST" else None,
-        request.FILES if request.method == "POST" else None,
+        posted(request),
+        posted(request, files=True),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -539,9 +540,7 @@ def import_map(request, public_id):
     if job.status != ImportJob.Status.UPLOADED:
         return redirect("prospects:import_detail", job.public_id)
     fields = importing.import_fields(request.client)
-    form = ImportMappingForm(
-        request.POST if request.method == "POST" else None, job=job, fields=fields
-    )
+    form = ImportMappingForm(posted(request), job=job, fields=fields)
     if request.method == "POST" and form.is_valid():
         try:
             importing.import_start(
