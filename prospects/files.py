@@ -192,16 +192,16 @@ def files_sweep_orphans(*, grace: datetime.timedelta = ORPHAN_GRACE) -> int:
         folders, _ = storage.listdir(BLOB_ROOT)
     except FileNotFoundError:  # nothing was ever stored
         return 0
-    clients = {str(c.public_id): c for c in Client.objects.all()}
+    client_ids = {str(p): pk for p, pk in Client.objects.values_list("public_id", "pk")}
     cutoff = timezone.now() - grace
     removed = 0
     for folder in folders:
         _, names = storage.listdir(f"{BLOB_ROOT}/{folder}")
-        client = clients.get(folder)
+        client_id = client_ids.get(folder)
         known = set()
-        if client is not None:  # its files, and the CSV files of its imports
-            known.update(StoredFile.objects.for_client(client).values_list("blob", flat=True))
-            known.update(ImportJob.objects.for_client(client).values_list("source", flat=True))
+        if client_id is not None:  # its files, and the CSV files of its imports
+            known.update(StoredFile.objects.for_client(client_id).values_list("blob", flat=True))
+            known.update(ImportJob.objects.for_client(client_id).values_list("source", flat=True))
         for name in names:
             path = f"{BLOB_ROOT}/{folder}/{name}"
             if path not in known and storage.get_modified_time(path) < cutoff:

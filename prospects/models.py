@@ -13,6 +13,21 @@ from uuid_utils.compat import uuid7
 from clients.models import Client, TenantModel
 
 
+def _provenance_key(to: str, **options) -> models.ForeignKey:
+    """A key saying who or what made a row, read one row at a time: no index, and no database
+    constraint (each costs a check per inserted row, half of an import's commit). Django still
+    sets it to NULL when the user or the import is deleted (on_delete)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        **options,
+    )
+
+
 class Prospect(TenantModel):
     """A person or business the client sells to."""
 
@@ -58,35 +73,10 @@ class Prospect(TenantModel):
     # for any part of a name or organisation (emails are searched by their start, see queries).
     name_key = models.CharField(max_length=200, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
-    # Who and which import made it: provenance, read one prospect at a time. These keys have no
-    # database constraint (each costs a check per inserted row: half of an import's commit);
-    # Django still sets them to NULL when the user or the import is deleted (on_delete).
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    # The CSV import that created it, if any (the timeline says "imported from ...").
-    import_job = models.ForeignKey(
-        "ImportJob",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    # Who and which import made it (the timeline says "imported from ...").
+    created_by = _provenance_key(settings.AUTH_USER_MODEL)
+    updated_by = _provenance_key(settings.AUTH_USER_MODEL)
+    import_job = _provenance_key("ImportJob", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -71,9 +71,10 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
 # An import checks a number per row, and phonenumbers.parse() spends most of its time on
 # shapes a CSV rarely holds (letters, extensions, RFC 3966 links, carrier codes). Numbers
 # written with digits and the usual separators take the same steps here, with the library's
-# own metadata, and the library's is_valid_number() decides. Any other shape, and any
-# number this path does not find valid, goes to phonenumbers.parse(), so the answer is
-# always the library's (tests/prospects/test_phone_fast_path.py compares the two).
+# own metadata, and _is_valid() (the library's is_valid_number(), one expression per region
+# and length) decides. Any other shape, and any number this path does not find valid, goes
+# to phonenumbers.parse(), so the answer is always the library's
+# (tests/prospects/test_phone_fast_path.py compares the two, and _is_valid with the library).
 
 _SIMPLE_CHARS = frozenset("0123456789+ ().-")
 _SEPARATORS = str.maketrans("", "", " ().-")
