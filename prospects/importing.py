@@ -360,18 +360,18 @@ def import_run(job_id: int) -> None:
     except Exception as exc:
         logger.exception("Import %s failed", job_id)
         with transaction.atomic():
-            failed = ImportJob.objects.filter(pk=job_id, run_token=token).update(
-                status=ImportJob.Status.FAILED,
-                finished_at=timezone.now(),
-                failure_reason=(
+            failed = (
+                ImportJob.objects.select_for_update().filter(pk=job_id, run_token=token).first()
+            )
+            if failed is not None:  # still this run's job
+                failed.status, failed.finished_at = ImportJob.Status.FAILED, timezone.now()
+                failed.failure_reason = (
                     f"An unexpected error stopped the import after row "
                     f"{runner.job.processed_rows + 1} ({type(exc).__name__}). "
                     "The rows before it were imported."
-                ),
-                source="",
-            )
-            if failed:  # still this run's job: its file is not needed any more
-                _delete_on_commit(job.source)
+                )
+                _drop_source(failed)
+                failed.save()
 
 
 def _drop_source(job: ImportJob) -> None:
