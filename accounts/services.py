@@ -260,6 +260,12 @@ def user_end_sessions(user: User) -> int:
     return len(sessions)
 
 
+def sessions_end(*, sessions: list[UserSession], acting_user: User | None) -> int:
+    """End these sessions (support ending a stolen browser's session, for example)."""
+    get_sessions_adapter().end_sessions(sessions)
+    return len(sessions)
+
+
 @transaction.atomic
 def user_deactivate(*, target: User, acting_user: User | None) -> User:
     """Deactivate a user and end every session of theirs at once."""
@@ -279,6 +285,17 @@ def user_reactivate(*, target: User, acting_user: User | None) -> User:
     target.deactivated_at = None
     target.save(update_fields=["is_active", "deactivated_at"])
     return target
+
+
+def user_check_change(*, target: User, role: str, is_active: bool) -> None:
+    """Raise the ValidationError that user_change_role or user_deactivate would raise for this
+    change, before anything is written (Django admin's form asks, then calls the services)."""
+    if role not in User.Role.values:
+        raise ValidationError("Unknown role.", code="invalid_role")
+    if target.is_active and not is_active:
+        _refuse_if_last_admin(target, demoting=False)
+    elif role != User.Role.ADMIN and target.role == User.Role.ADMIN:
+        _refuse_if_last_admin(target, demoting=True)
 
 
 # --- the user's own profile -------------------------------------------------

@@ -388,6 +388,19 @@ def _delete_on_commit(source) -> None:
         transaction.on_commit(lambda: storage.delete(name))
 
 
+@transaction.atomic
+def import_delete(*, job: ImportJob, acting_user: User) -> None:
+    """Delete an import job with its error report, and its stored CSV once that commits. A job
+    that is queued or running is refused: its run would go on writing."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        raise ValidationError(
+            "This import is still running. Wait until it ends, then delete it.", code="running"
+        )
+    _delete_on_commit(job.source)
+    job.delete()
+
+
 def imports_forget_sources() -> int:
     """Periodic: delete the files of jobs that ended without forgetting them (a run killed
     between its end and the deletion) and the jobs uploaded but never started within
