@@ -1,12 +1,18 @@
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
 from allauth.core import context
+from allauth.core.internal import httpkit
 from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import render
 
 from opsx import mail
 
 from . import services
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -32,3 +38,25 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.update(context_data)
         message = self.render_mail(template_prefix, email, ctx)
         mail.queue_email_message(message, category=mail.Category.ACCOUNT)
+
+    # --- Client IP -------------------------------------------------
+
+    def get_client_ip(self, request):
+        """The client's address for rate limits and the sessions list (``opsx.http.client_ip``).
+
+        allauth reads ``ALLAUTH_TRUSTED_PROXY_COUNT`` / ``ALLAUTH_TRUSTED_CLIENT_IP_HEADER``
+        (from ``TRUSTED_PROXY_COUNT`` / ``TRUSTED_CLIENT_IP_HEADER``). A request that did not
+        come through all our proxies (fewer X-Forwarded-For hops than trusted, or no valid
+        address where our proxy puts it) would be a 500 or 403 there; it falls back to the
+        socket's peer, which cannot be forged (at worst it shares its proxy's limits).
+        """
+        try:
+            ip = httpkit.get_client_ip(request)
+        except ImproperlyConfigured:
+            ip = None
+        if ip is None:
+            ip = httpkit.clean_client_ip(request.META.get("REMOTE_ADDR") or "")
+            logger.warning("No client address where the proxy settings say; using REMOTE_ADDR")
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
