@@ -2,7 +2,7 @@ import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
-from allauth.core import context
+from allauth.core import context, ratelimit
 from allauth.core.internal import httpkit
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from opsx import mail
 
-from . import services
+from . import ratelimits, services
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,15 @@ class AccountAdapter(DefaultAccountAdapter):
         message = self.render_mail(template_prefix, email, ctx)
         mail.queue_email_message(message, category=mail.Category.ACCOUNT)
 
-    # --- Client IP -------------------------------------------------
+    # --- Client IP and sign-in failure limits (see accounts/ratelimits.py) --------------------
+
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": (
+            "Too many failed sign-in attempts. Wait five minutes and try again, or reset your "
+            "password."
+        ),
+    }
 
     def get_client_ip(self, request):
         """The client's address for rate limits and the sessions list (``opsx.http.client_ip``).
@@ -60,3 +68,25 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
         return ip
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        """allauth's per-account key of failed passwords, narrowed to this browser when it
+        presents a valid device cookie for the account (so a stranger cannot lock the owner
+        out). Used by ``pre_authenticate`` and by the clean-up after a password reset."""
+        key = super()._get_login_attempts_cache_key(request, **credentials)
+        login = credentials.get("email", credentials.get("username", ""))
+        return ratelimits.login_failed_key(key, ratelimits.device_for_login(request, login))
+
+    def _delete_login_attempts_cached_email(self, request, **credentials):
+        """A password reset proves the mailbox: clear the account's shared bucket too, not only
+        the resetting browser's (allauth clears "the account's" failures here)."""
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        account_key = DefaultAccountAdapter._get_login_attempts_cache_key(
+            self, request, **credentials
+        )
+        ratelimit.clear(request, action="login_failed", key=account_key)
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        ratelimits.remember_device(request, response, user)
+        return response

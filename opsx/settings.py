@@ -168,6 +168,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[OpsX] "
 # allauth's default limits (login failures, sign-ups, password resets, ...); False turns them off.
 ACCOUNT_RATE_LIMITS = {} if env.bool("ACCOUNT_RATE_LIMITS_ENABLED", default=True) else False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Failed passwords and TOTP codes are limited per (account, browser) for a browser the account
+# signed in from before, so a stranger cannot lock the owner out (accounts/ratelimits.py).
+MFA_FORMS = {"authenticate": "accounts.ratelimits.AuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
