@@ -137,6 +137,15 @@ def test_sign_in_gives_the_browser_a_long_lived_httponly_device_cookie(owner_bro
     cookie = owner_browser.cookies[DEVICE_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
     assert int(cookie["max-age"]) >= 180 * 24 * 3600
+    assert not cookie["secure"]  # DEBUG here; production below
+
+
+@pytest.mark.django_db
+def test_the_device_cookie_is_secure_when_session_cookies_are(settings, personas):
+    settings.SESSION_COOKIE_SECURE = True  # what DEBUG=false sets
+    browser = Client(REMOTE_ADDR=OWNER_IP)
+    attempt(browser, personas.alice.email, PASSWORD)
+    assert browser.cookies[DEVICE_COOKIE]["secure"]
 
 
 @pytest.mark.django_db
