@@ -1,12 +1,18 @@
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
-from allauth.core import context
+from allauth.core import context, ratelimit
+from allauth.core.internal import httpkit
 from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import render
 
 from opsx import mail
 
-from . import services
+from . import ratelimits, services
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -32,3 +38,55 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.update(context_data)
         message = self.render_mail(template_prefix, email, ctx)
         mail.queue_email_message(message, category=mail.Category.ACCOUNT)
+
+    # --- Client IP and sign-in failure limits (see accounts/ratelimits.py) --------------------
+
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": (
+            "Too many failed sign-in attempts. Wait five minutes and try again, or reset your "
+            "password."
+        ),
+    }
+
+    def get_client_ip(self, request):
+        """The client's address for rate limits and the sessions list (``opsx.http.client_ip``).
+
+        allauth reads ``ALLAUTH_TRUSTED_PROXY_COUNT`` / ``ALLAUTH_TRUSTED_CLIENT_IP_HEADER``
+        (from ``TRUSTED_PROXY_COUNT`` / ``TRUSTED_CLIENT_IP_HEADER``). A request that did not
+        come through all our proxies (fewer X-Forwarded-For hops than trusted, or no valid
+        address where our proxy puts it) would be a 500 or 403 there; it falls back to the
+        socket's peer, which cannot be forged (at worst it shares its proxy's limits).
+        """
+        try:
+            ip = httpkit.get_client_ip(request)
+        except ImproperlyConfigured:
+            ip = None
+        if ip is None:
+            ip = httpkit.clean_client_ip(request.META.get("REMOTE_ADDR") or "")
+            logger.warning("No client address where the proxy settings say; using REMOTE_ADDR")
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        """allauth's per-account key of failed passwords, narrowed to this browser when it
+        presents a valid device cookie for the account (so a stranger cannot lock the owner
+        out). Used by ``pre_authenticate`` and by the clean-up after a password reset."""
+        key = super()._get_login_attempts_cache_key(request, **credentials)
+        login = credentials.get("email", credentials.get("username", ""))
+        return ratelimits.login_failed_key(key, ratelimits.device_for_login(request, login))
+
+    def _delete_login_attempts_cached_email(self, request, **credentials):
+        """A password reset proves the mailbox: clear the account's shared bucket too, not only
+        the resetting browser's (allauth clears "the account's" failures here)."""
+        super()._delete_login_attempts_cached_email(request, **credentials)
+        account_key = DefaultAccountAdapter._get_login_attempts_cache_key(
+            self, request, **credentials
+        )
+        ratelimit.clear(request, action="login_failed", key=account_key)
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        ratelimits.remember_device(request, response, user)
+        return response

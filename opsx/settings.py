@@ -168,6 +168,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[OpsX] "
 # allauth's default limits (login failures, sign-ups, password resets, ...); False turns them off.
 ACCOUNT_RATE_LIMITS = {} if env.bool("ACCOUNT_RATE_LIMITS_ENABLED", default=True) else False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Failed passwords and TOTP codes are limited per (account, browser) for a browser the account
+# signed in from before, so a stranger cannot lock the owner out (accounts/ratelimits.py).
+MFA_FORMS = {"authenticate": "accounts.ratelimits.AuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
@@ -194,8 +197,15 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address (rate limits, sessions list, audit: opsx.http.client_ip) is read from
+# X-Forwarded-For only as far as our own proxies wrote it: the N-th entry from the right.
+# Entries further left are whatever the client sent, so they never count.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
+# Or a header only our proxy sets (X-Real-IP, CF-Connecting-IP); it wins over X-Forwarded-For.
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
 
 # No CDN and no third-party script: everything comes from our own origin.
 CONTENT_SECURITY_POLICY = {
