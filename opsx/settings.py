@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # allauth's templates load it: usersessions/usersession_list.html (the sessions page) and
+    # mfa/webauthn/authenticator_list.html use naturaltime. Not unused: without it they 500.
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "allauth.mfa",
