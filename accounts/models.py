@@ -49,6 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="HexCM staff: may use Django admin.")
     # The age gate stores only that it was passed and when, never the birth date.
     age_check_passed_at = models.DateTimeField(null=True, blank=True)
+    # HexCM staff only: when the pending two-factor enrolment link was issued. The link carries
+    # this time; issuing a new one retires the old, using it clears this (single use).
+    staff_enrolment_sent_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

@@ -1,7 +1,19 @@
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
+# What a signed-in user of a suspended client may still do: sign out.
+_OPEN_WHILE_SUSPENDED = {"account_logout"}
+
+
 class ClientMiddleware:
     """Sets `request.client`: the signed-in user's Client (None for visitors and HexCM staff).
 
     The user is loaded with its client in one query by accounts.backends.
+
+    A signed-in user whose client is suspended gets the "account suspended" page on every page
+    but sign-out, allauth's own pages included (email, password, two-factor, sessions), which
+    the views' decorators do not cover. Suspending a client ends its sessions
+    (clients.services.client_suspend); this is the second line for a session that survived.
     """
 
     def __init__(self, get_response):
@@ -10,4 +22,12 @@ class ClientMiddleware:
     def __call__(self, request):
         user = request.user
         request.client = user.client if user.is_authenticated else None
+        if request.client is not None and not request.client.is_active:
+            try:
+                name = resolve(request.path_info).url_name
+            except Resolver404:
+                name = None
+            if name not in _OPEN_WHILE_SUSPENDED:
+                context = {"client": request.client, "signed_in": True}
+                return render(request, "account/client_suspended.html", context, status=403)
         return self.get_response(request)

@@ -3,7 +3,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 
 def has_mfa(request) -> bool:
@@ -30,7 +30,15 @@ class OpsxAdminSite(admin.AdminSite):
             return redirect_to_login(request.GET.get("next") or request.get_full_path())
         if not (user.is_active and user.is_staff):
             raise PermissionDenied
-        messages.warning(
-            request, "Staff must set up two-factor authentication before using the admin."
-        )
-        return redirect("mfa_activate_totp")
+        from accounts import staff_enrolment
+
+        if staff_enrolment.session_may_enrol(request):
+            messages.warning(
+                request, "Staff must set up two-factor authentication before using the admin."
+            )
+            return redirect("mfa_activate_totp")
+        # Not to the activation page: the password alone must not set up the first
+        # authenticator. The link goes to the staff address, out of band.
+        sent = staff_enrolment.staff_enrolment_send(user=user)
+        context = {"sent": sent, "max_age_hours": staff_enrolment.max_age().total_seconds() // 3600}
+        return render(request, "account/staff_enrolment_sent.html", context, status=403)

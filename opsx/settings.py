@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # allauth's templates load it: usersessions/usersession_list.html (the sessions page) and
+    # mfa/webauthn/authenticator_list.html use naturaltime. Not unused: without it they 500.
+    "django.contrib.humanize",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -175,6 +178,9 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
+# How long a staff two-factor enrolment link (manage.py staff_enrolment_link, or mailed when
+# staff without two-factor open /admin/) can be used; it works once.
+STAFF_ENROLMENT_LINK_MAX_AGE_HOURS = env.int("STAFF_ENROLMENT_LINK_MAX_AGE_HOURS", default=24)
 
 # --- Client Data ------------------------------------------------------------
 DEFAULT_PHONE_REGION = env.str(

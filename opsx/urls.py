@@ -1,11 +1,29 @@
+from allauth.mfa.totp import views as totp_views
 from django.contrib import admin
 from django.urls import include, path
+
+from accounts import staff_enrolment
 
 urlpatterns = [
     path("", include("website.urls")),
     path("", include("accounts.urls")),
     path("app/admin-tasks/", include("clients.urls")),
     path("app/prospects/", include("prospects.urls")),
+    # Before allauth's own patterns, so these win: staff add their first authenticator only
+    # after opening an enrolment link, and cannot remove it (accounts.staff_enrolment).
+    path(
+        "accounts/2fa/totp/activate/",
+        staff_enrolment.guard_first_authenticator(totp_views.activate_totp),
+        name="mfa_activate_totp",
+    ),
+    path(
+        "accounts/2fa/totp/deactivate/",
+        staff_enrolment.guard_deactivation(totp_views.deactivate_totp),
+        name="mfa_deactivate_totp",
+    ),
+    path(
+        "accounts/staff-enrolment/<str:token>/", staff_enrolment.link_open, name="staff_enrolment"
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,5 @@
-# Shared by scripts/run, scripts/test and .ci/run: a virtualenv with the project installed, and
-# PostgreSQL and Redis up when they are expected to be local.
+# Shared by scripts/run, scripts/test and .ci/run: a virtualenv with the project installed,
+# PostgreSQL and Redis up when they are expected to be local, Chromium for the browser tests.
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
@@ -38,4 +38,22 @@ ensure_services() {
   fi
   _pg_up || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (see README)"; return 1; }
   _redis_up || { echo "Redis is not reachable on 127.0.0.1:6379 (see README)"; return 1; }
+}
+
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads one.
+# OPSX_CHROMIUM points them (and this check) at another binary.
+OPSX_CHROMIUM=${OPSX_CHROMIUM:-/usr/bin/chromium}
+export OPSX_CHROMIUM
+
+# Returns 0 when Chromium is there, installing Debian's package first if it can (root and
+# apt-get); 1 when it is missing and cannot be installed here.
+ensure_chromium() {
+  [ -x "$OPSX_CHROMIUM" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing chromium (Debian) for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null || true
+    [ -x "$OPSX_CHROMIUM" ] && return 0
+  fi
+  return 1
 }

@@ -31,12 +31,13 @@ def test_anonymous_visitors_go_to_the_allauth_sign_in(client):
 
 
 @pytest.mark.django_db
-def test_staff_without_mfa_are_sent_to_set_it_up(client, staff):
+def test_staff_without_mfa_are_told_to_set_it_up_with_the_link_mailed_to_them(client, staff):
     sign_in(client, staff)
     response = client.get(reverse("admin:index"), follow=True)
-    # to TOTP activation, which allauth guards with a password re-check
-    assert response.redirect_chain[-1][0].endswith("next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F")
-    assert "two-factor authentication" in response.content.decode()
+    # not to TOTP activation: the password alone must not set it up (test_staff_enrolment.py)
+    assert response.status_code == 403
+    assert "Check your email to set up two-factor authentication" in response.content.decode()
+    assert OutboundMessage.objects.filter(to_email=staff.email).exists()
 
 
 @pytest.mark.django_db

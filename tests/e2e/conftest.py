@@ -1,6 +1,9 @@
-"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, never a browser that
-Playwright downloads) against pytest-django's live server, with a real Celery worker where a
-page waits on a background job.
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, or OPSX_CHROMIUM;
+never a browser that Playwright downloads) against pytest-django's live server, with a real
+Celery worker where a page waits on a background job.
+
+Without Chromium the browser tests fail, they do not skip: a green run must have covered them
+(scripts/test installs it). OPSX_SKIP_BROWSER_TESTS=1 deselects them instead, said loudly.
 
 The browser lives for one test only. While Playwright's sync API runs, Django sees an event
 loop in this thread: the ORM is allowed (DJANGO_ALLOW_ASYNC_UNSAFE) for that test only, and the
@@ -9,6 +12,7 @@ thread-critical Local), so the fixture closes them before the loop stops; left o
 would keep the test database from being dropped at the end of the run.
 """
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +22,8 @@ from django.db import connections
 from tests.workers import celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("OPSX_CHROMIUM") or "/usr/bin/chromium")
+SKIP_ENV = "OPSX_SKIP_BROWSER_TESTS"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,6 +33,38 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def browser_tests_opted_out() -> bool:
+    return os.environ.get(SKIP_ENV) == "1"
+
+
+def require_chromium(path: Path = CHROMIUM) -> None:
+    """Fail the test (never skip it) when the browser is missing and nobody opted out."""
+    if not path.exists():
+        pytest.fail(
+            f"Debian's Chromium is not installed at {path}: the browser tests need it. "
+            "scripts/test installs it (as root), or: apt-get install chromium; or set "
+            f"OPSX_CHROMIUM to a Chromium binary; or run without them: {SKIP_ENV}=1 scripts/test",
+            pytrace=False,
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not browser_tests_opted_out():
+        return
+    kept = [item for item in items if item.get_closest_marker("e2e") is None]
+    deselected = [item for item in items if item.get_closest_marker("e2e") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if browser_tests_opted_out():
+        terminalreporter.write_sep(
+            "!", f"{SKIP_ENV}=1: the browser tests (tests/e2e) were NOT run", red=True, bold=True
+        )
 
 
 @dataclass
@@ -50,11 +87,7 @@ def browser_errors() -> BrowserErrors:
 @pytest.fixture
 def page(live_server, monkeypatch, browser_errors):
     """A fresh headless Chromium page whose relative URLs go to the live server."""
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian's Chromium is not installed at {CHROMIUM} "
-            "(apt-get install chromium; .ci/run installs it)"
-        )
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -1,8 +1,10 @@
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import staff_enrolment
 from accounts.models import User
 from clients.models import Client
 
@@ -32,11 +34,27 @@ STAFF = ("Sam Support", "support@hexcm.example")
 class Command(BaseCommand):
     help = (
         "Create demo clients, their admins and members, and one HexCM staff user. Idempotent: "
-        "running it again changes nothing that exists. Prints the logins."
+        "running it again changes nothing that exists. Prints the logins and a two-factor "
+        "enrolment link for the staff user. Refuses to run with DEBUG false (the demo password "
+        "is published) unless --i-know-this-is-not-production is given."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="seed although DEBUG is false (docker compose's one-off, a staging copy)",
+        )
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, not_production=False, **options):
+        if not settings.DEBUG and not not_production:
+            raise CommandError(
+                "Refusing to load demo data: DEBUG is false, so this looks like production, and "
+                f"the demo users share the published password {DEMO_PASSWORD!r}. If this "
+                "database is not production, run it again with --i-know-this-is-not-production."
+            )
         now = timezone.now()
         rows = []
         for name, slug, people in DEMO:
@@ -49,12 +67,21 @@ class Command(BaseCommand):
                 )
                 rows.append((email, f"{role} of {client.name}"))
             self._prospects(client)
-        self._user(STAFF[1], full_name=STAFF[0], client=None, is_staff=True, is_superuser=True)
-        rows.append((STAFF[1], "HexCM staff: Django admin at /admin/ (sets up 2FA on first visit)"))
+        staff = self._user(
+            STAFF[1], full_name=STAFF[0], client=None, is_staff=True, is_superuser=True
+        )
+        rows.append((STAFF[1], "HexCM staff: Django admin at /admin/ (two-factor required)"))
 
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, what in rows:
             self.stdout.write(f"  {email:<26} {what}")
+        if not staff_enrolment.has_totp(staff):
+            # The password is published; staff two-factor needs a link, printed here only.
+            url = staff_enrolment.staff_enrolment_issue(user=staff, acting_user=None)
+            self.stdout.write(
+                f"Staff two-factor enrolment link (sign in as {STAFF[1]}, then open it; works "
+                f"once, for {settings.STAFF_ENROLMENT_LINK_MAX_AGE_HOURS} hours):\n  {url}"
+            )
 
     def _prospects(self, client):
         """A few prospects with a custom field, a checklist, visits and notes, once per client."""
