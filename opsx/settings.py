@@ -80,6 +80,22 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails (subjects and text bodies, ours and allauth's): HTML escaping would
+        # turn "Evil & Co" into "Evil &amp; Co". opsx/mail.py and the allauth adapter render
+        # .txt mail templates with this engine; pages and HTML mail keep the one above.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "autoescape": False,
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    },
 ]
 
 # --- Database ---------------------------------------------------------------
