@@ -134,10 +134,15 @@ def _enqueue(message_id) -> None:
 
     try:
         mail_send.apply_async(args=[str(message_id)], retry=False)
-    except Exception:
+    except Exception as exc:
         # The broker is down: the row is committed and still pending, so the periodic task
         # sends it later. The user's request must not fail for this.
-        logger.warning("Could not enqueue mail %s; the periodic task will send it", message_id)
+        logger.warning(
+            "Could not enqueue mail %s (%s: %s); the periodic task will send it",
+            message_id,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def deliver(message_id) -> bool:
