@@ -83,6 +83,22 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain-text emails (subjects and text bodies, ours and allauth's): HTML escaping would
+        # turn "Evil & Co" into "Evil &amp; Co". opsx/mail.py and the allauth adapter render
+        # .txt mail templates with this engine; pages and HTML mail keep the one above.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "autoescape": False,
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    },
 ]
 
 # --- Database ---------------------------------------------------------------
@@ -111,7 +127,18 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}  # > longest task
+# Bounded broker I/O: a publish runs in the on-commit hook of the request that queued mail, and
+# without socket timeouts redis-py waits for ever on a Redis that accepts but does not answer
+# (paused, swapping, a dead host behind a live proxy). The publish is not retried (opsx.mail);
+# the periodic resend covers what it could not hand over. Above kombu's 1 s BRPOP timeout, so a
+# worker's idle poll never trips it.
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=1.5)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_SOCKET_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,  # > longest task
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
@@ -134,6 +161,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OpsX <no-reply@opsx.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
+# `manage.py worker_health` fails when a due email has waited longer than this (beat resends
+# every minute, so a healthy outbox never comes near it).
+MAIL_MAX_OVERDUE_MINUTES = env.int("MAIL_MAX_OVERDUE_MINUTES", default=10)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
