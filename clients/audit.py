@@ -307,29 +307,29 @@ def _summary(event: AuditEvent) -> str:
     return "; ".join(parts)
 
 
-def _existing_targets(events: list[AuditEvent]) -> dict[tuple[str, str], object]:
-    """The targets still there, one query per kind of linkable target on the page (at most
-    len(TARGET_LINKS) + 1, whatever the page size)."""
+def _existing_targets(events: list[AuditEvent], people) -> dict[tuple[str, str], object]:
+    """The targets still there: users from `people` (the client's users, already loaded), the
+    others one query per kind of linkable target on the page (at most len(TARGET_LINKS),
+    whatever the page size)."""
+    found = {("accounts.user", str(p.public_id)): p for p in people}
     wanted: dict[str, set] = {}
     for event in events:
-        if event.target_id and (
-            event.target_type in TARGET_LINKS or event.target_type == "accounts.user"
-        ):
+        if event.target_id and event.target_type in TARGET_LINKS:
             wanted.setdefault(event.target_type, set()).add(event.target_id)
-    found = {}
     for label, ids in wanted.items():
         model = apps.get_model(label)
-        # scoped by client: an id that came back to life elsewhere is not linked
+        # scoped by client: an id of another client's object is never linked
         rows = model._default_manager.filter(client_id=events[0].client_id, public_id__in=ids)
-        for obj in rows.only(
-            "pk", "public_id", *(["full_name", "email"] if label == "accounts.user" else [])
-        ):
+        for obj in rows.only("pk", "public_id"):
             found[(label, str(obj.public_id))] = obj
     return found
 
 
-def log_page(qs: models.QuerySet[AuditEvent], *, after: str = "", size: int = PAGE_SIZE) -> LogPage:
-    """One page, newest first, by keyset on (created_at, id): no OFFSET, no COUNT.
+def log_page(
+    qs: models.QuerySet[AuditEvent], *, people, after: str = "", size: int = PAGE_SIZE
+) -> LogPage:
+    """One page, newest first, by keyset on (created_at, id): no OFFSET, no COUNT. `people`:
+    the client's users (as given to client_log), to name the users events are about.
 
     Raises ValidationError for a broken cursor (the caller shows the first page)."""
     if after:
@@ -338,7 +338,7 @@ def log_page(qs: models.QuerySet[AuditEvent], *, after: str = "", size: int = PA
     events = list(qs.select_related("actor").order_by("-created_at", "-id")[: size + 1])
     more = len(events) > size
     events = events[:size]
-    targets = _existing_targets(events) if events else {}
+    targets = _existing_targets(events, people) if events else {}
     rows = []
     for event in events:
         target = targets.get((event.target_type, str(event.target_id)))
