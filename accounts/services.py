@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from clients import audit
 from clients.models import Client
 from opsx import mail
 
@@ -72,6 +73,7 @@ def client_account_start(*, user: User, company_name: str, full_name: str) -> Us
     user.full_name = full_name.strip()
     user.age_check_passed_at = timezone.now()
     user.save()
+    audit.record(actor=user, action=audit.Action.CLIENT_ACCOUNT_STARTED, target=client)
     return user
 
 
@@ -135,6 +137,12 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by: User
             code="already_invited",
         ) from None
     _send_invitation(invitation)
+    audit.record(
+        actor=invited_by,
+        action=audit.Action.INVITATION_CREATED,
+        target=invitation,
+        changes={"role": (None, role)},
+    )
     return invitation
 
 
@@ -147,6 +155,7 @@ def invitation_resend(*, invitation: Invitation, acting_user: User) -> Invitatio
     invitation.invited_by = acting_user
     invitation.save(update_fields=["sent_at", "invited_by"])
     _send_invitation(invitation)
+    audit.record(actor=acting_user, action=audit.Action.INVITATION_RESENT, target=invitation)
     return invitation
 
 
@@ -156,6 +165,12 @@ def invitation_cancel(*, invitation: Invitation, acting_user: User) -> Invitatio
         raise ValidationError("Only a pending invitation can be cancelled.", code="not_pending")
     invitation.status = Invitation.Status.CANCELLED
     invitation.save(update_fields=["status"])
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.INVITATION_CANCELLED,
+        target=invitation,
+        changes={"status": (Invitation.Status.PENDING, Invitation.Status.CANCELLED)},
+    )
     return invitation
 
 
@@ -218,6 +233,12 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_user = user
     invitation.save(update_fields=["status", "accepted_user"])
+    audit.record(
+        actor=user,
+        action=audit.Action.INVITATION_ACCEPTED,
+        target=invitation,
+        changes={"role": (None, user.role)},
+    )
     return user
 
 
@@ -248,15 +269,30 @@ def user_change_role(*, target: User, role: str, acting_user: User) -> User:
         raise ValidationError("Unknown role.", code="invalid_role")
     if role != User.Role.ADMIN:
         _refuse_if_last_admin(target, demoting=True)
+    old_role = target.role
     target.role = role
     target.save(update_fields=["role"])
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.USER_ROLE_CHANGED,
+        target=target,
+        changes={"role": (old_role, role)},
+    )
     return target
 
 
-def user_end_sessions(user: User) -> int:
-    """Sign the user out everywhere (allauth keeps a row per session)."""
+def user_end_sessions(user: User, *, acting_user: User | None = None) -> int:
+    """Sign the user out everywhere (allauth keeps a row per session). `acting_user`: who asked
+    (None: the system), for the audit trail; nothing is recorded when no session was open."""
     sessions = list(UserSession.objects.filter(user=user))
     get_sessions_adapter().end_sessions(sessions)
+    if sessions:
+        audit.record(
+            actor=acting_user,
+            action=audit.Action.USER_SESSIONS_ENDED,
+            target=user,
+            counts={"sessions": len(sessions)},
+        )
     return len(sessions)
 
 
@@ -275,15 +311,28 @@ def user_deactivate(*, target: User, acting_user: User | None) -> User:
     target.is_active = False
     target.deactivated_at = timezone.now()
     target.save(update_fields=["is_active", "deactivated_at"])
-    user_end_sessions(target)
+    user_end_sessions(target, acting_user=acting_user)
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.USER_DEACTIVATED,
+        target=target,
+        changes={"is_active": (True, False)},
+    )
     return target
 
 
 @transaction.atomic
 def user_reactivate(*, target: User, acting_user: User | None) -> User:
+    was_active = target.is_active
     target.is_active = True
     target.deactivated_at = None
     target.save(update_fields=["is_active", "deactivated_at"])
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.USER_REACTIVATED,
+        target=target,
+        changes={"is_active": (was_active, True)},
+    )
     return target
 
 
@@ -317,6 +366,13 @@ def user_update_name(*, user: User, full_name: str, acting_user: User) -> User:
     )
     user.full_name = full_name
     user.save(update_fields=["full_name"])
+    # the name itself stays in ProfileRevision (which erasure handles), never in the trail
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.USER_NAME_CHANGED,
+        target=user,
+        changes={"full_name": None},
+    )
     return user
 
 
@@ -331,4 +387,7 @@ def user_record_email_change(*, user: User, old_email: str, new_email: str) -> N
         old_value=old_email,
         new_value=new_email,
         changed_by=user,
+    )
+    audit.record(
+        actor=user, action=audit.Action.USER_EMAIL_CHANGED, target=user, changes={"email": None}
     )

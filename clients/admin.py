@@ -1,7 +1,9 @@
+import uuid
+
 from django.contrib import admin, messages
 
 from . import services
-from .models import Client
+from .models import AuditEvent, Client
 
 
 @admin.register(Client)
@@ -28,3 +30,38 @@ class ClientAdmin(admin.ModelAdmin):
         for client in queryset:
             services.client_reactivate(client=client, acting_user=request.user)
         self.message_user(request, f"{len(queryset)} client(s) reactivated.", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """HexCM staff read every client's trail here; nobody adds, edits or deletes an event (the
+    table's trigger refuses it underneath too)."""
+
+    list_display = ["created_at", "client", "actor_kind", "actor", "action", "target_type", "target_id", "ip_address"]  # fmt: skip
+    list_filter = ["client", "action", "actor_kind", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["client", "actor"]
+    search_fields = ["=target_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # a COUNT over the whole trail for every page is not needed
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    actions = None
+
+    def get_search_results(self, request, queryset, search_term):
+        # only a whole UUID can match the uuid column; anything else finds nothing instead of
+        # failing to cast
+        term = search_term.strip()
+        try:
+            uuid.UUID(term)
+        except ValueError:
+            if term:
+                return queryset.none(), False
+        return super().get_search_results(request, queryset, term)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,8 @@
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
+from . import audit
+
 # What a signed-in user of a suspended client may still do: sign out.
 _OPEN_WHILE_SUSPENDED = {"account_logout"}
 
@@ -31,3 +33,18 @@ class ClientMiddleware:
                 context = {"client": request.client, "signed_in": True}
                 return render(request, "account/client_suspended.html", context, status=403)
         return self.get_response(request)
+
+
+class AuditContextMiddleware:
+    """Makes the request current for clients.audit, so events recorded while it is served carry
+    its client's IP address without every service taking a `request` argument."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = audit.set_request(request)
+        try:
+            return self.get_response(request)
+        finally:
+            audit.reset_request(token)

@@ -1,6 +1,8 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Client(models.Model):
@@ -47,3 +49,99 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AuditEvent(models.Model):
+    """One action someone (or the system) took: who, for which client, on what, what changed.
+
+    Written by clients.audit.record only, in the transaction of the change it describes. Names,
+    emails, phones and notes are never copied here: the actor is a key (cleared when the user is
+    erased) and the target a model label and public id, so erasing a person leaves the events
+    readable and nameless. A PostgreSQL trigger (migration 0003) refuses any change to a row
+    other than that clearing, and any DELETE.
+    """
+
+    class ActorKind(models.TextChoices):
+        USER = "user", "Client user"
+        STAFF = "staff", "HexCM staff"
+        SYSTEM = "system", "System"  # a task, a command, a periodic job: nobody's click
+
+    class Action(models.TextChoices):
+        CLIENT_ACCOUNT_STARTED = "client_account.started", "started the client account"
+        INVITATION_CREATED = "invitation.created", "invited someone"
+        INVITATION_RESENT = "invitation.resent", "resent an invitation"
+        INVITATION_CANCELLED = "invitation.cancelled", "cancelled an invitation"
+        INVITATION_ACCEPTED = "invitation.accepted", "accepted an invitation"
+        USER_ROLE_CHANGED = "user.role_changed", "changed a role"
+        USER_DEACTIVATED = "user.deactivated", "deactivated a user"
+        USER_REACTIVATED = "user.reactivated", "reactivated a user"
+        USER_NAME_CHANGED = "user.name_changed", "changed a name"
+        USER_EMAIL_CHANGED = "user.email_changed", "changed an email address"
+        USER_SESSIONS_ENDED = "user.sessions_ended", "ended sessions"
+        PROSPECT_CREATED = "prospect.created", "added a prospect"
+        PROSPECT_UPDATED = "prospect.updated", "edited a prospect"
+        PROSPECT_NOTE_ADDED = "prospect.note_added", "added a note"
+        PROSPECTS_BULK_ASSIGNED = "prospects.bulk_assigned", "assigned prospects in bulk"
+        PROSPECTS_BULK_STATUS = "prospects.bulk_status", "changed prospects' status in bulk"
+        PROSPECTS_EXPORTED = "prospects.exported", "exported prospects (CSV)"
+        PROSPECT_DATA_EXPORTED = "prospect.data_exported", "downloaded a prospect's data (ZIP)"
+        PROSPECT_ERASED = "prospect.erased", "erased a prospect"
+        VISIT_PLANNED = "visit.planned", "planned a visit"
+        VISIT_CHECKED_IN = "visit.checked_in", "checked in"
+        VISIT_COMPLETED = "visit.completed", "filed a visit report"
+        VISIT_CANCELLED = "visit.cancelled", "cancelled a visit"
+        CUSTOM_FIELD_CREATED = "custom_field.created", "added a prospect field"
+        CUSTOM_FIELD_DELETED = "custom_field.deleted", "removed a prospect field"
+        CHECKLIST_SAVED = "checklist.saved", "saved a visit checklist"
+        FILE_UPLOADED = "file.uploaded", "uploaded a file"
+        FILES_DELETED = "files.deleted", "deleted files"
+        FOLDER_CREATED = "folder.created", "created a folder"
+        FOLDER_DELETED = "folder.deleted", "deleted a folder"
+        IMPORT_STARTED = "import.started", "started a CSV import"
+        IMPORT_FINISHED = "import.finished", "finished a CSV import"
+        IMPORT_FAILED = "import.failed", "a CSV import failed"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing
+    # silently. Unindexed alone: every index below starts with it.
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    # Cleared (SET_NULL, or audit.anonymise_user) when the person is erased; actor_kind stays,
+    # so the event reads "erased user" rather than "system".
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    # The model label ("prospects.prospect") and public id of what was acted on: no name.
+    target_type = models.CharField(max_length=60, blank=True)
+    target_id = models.UUIDField(null=True, blank=True)
+    # {"field": {"old": ..., "new": ...}} for non-personal fields, {"field": {}} for the rest.
+    changes = models.JSONField(default=dict, blank=True)
+    # How many things a batch touched: {"prospects": 120, "sessions": 2}.
+    counts = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)  # none for tasks, commands
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The Admin tasks log: a client's events newest first, keyset on (created_at, id),
+            # with a person or an action filter.
+            models.Index(fields=["client", "-created_at", "-id"], name="audit_client_idx"),
+            models.Index(
+                fields=["client", "actor", "-created_at", "-id"], name="audit_client_actor_idx"
+            ),
+            models.Index(
+                fields=["client", "action", "-created_at", "-id"], name="audit_client_action_idx"
+            ),
+            # Staff search by target id, and anonymise_user's target lookup.
+            models.Index(fields=["target_id"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.created_at:%Y-%m-%d %H:%M}"

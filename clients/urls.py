@@ -12,4 +12,5 @@ urlpatterns = [
     path("users/<uuid:public_id>/reactivate/", views.user_reactivate, name="user_reactivate"),
     path("invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path("invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
+    path("audit/", views.audit_log, name="audit_log"),
 ]

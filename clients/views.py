@@ -10,6 +10,7 @@ from accounts.forms import InviteForm, RoleForm
 from accounts.models import User
 from opsx.forms import posted
 
+from . import audit
 from .decorators import client_admin_required
 
 
@@ -110,3 +111,26 @@ def user_reactivate(request, public_id):
         lambda: services.user_reactivate(target=target, acting_user=request.user),
         f"{target} can sign in again.",
     )
+
+
+@client_admin_required
+def audit_log(request):
+    """The client's audit trail, newest first, filtered by person, action and dates."""
+    filters = audit.LogFilters.from_query(request.GET)
+    people = list(User.objects.for_client(request.client).only("public_id", "full_name", "email"))
+    qs = audit.client_log(request.client, filters, people=people)
+    try:
+        page = audit.log_page(qs, people=people, after=request.GET.get("after", ""))
+    except ValidationError as exc:
+        filters.errors.append(exc.messages[0])
+        page = audit.log_page(qs, people=people)
+    for error in filters.errors:
+        messages.warning(request, error)
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": filters.as_query(),
+        "people": people,
+        "actions": audit.Action.choices,
+    }
+    return render(request, "clients/audit_log.html", context)

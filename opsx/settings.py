@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "clients.middleware.ClientMiddleware",
+    "clients.middleware.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "opsx.urls"

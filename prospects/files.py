@@ -17,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
+from clients import audit
 from clients.models import Client
 
 from .models import (
@@ -157,12 +158,21 @@ def file_store(
     except Exception:
         stored.blob.storage.delete(stored.blob.name)  # no row, so no bytes either
         raise
+    audit.record(
+        actor=actor,
+        action=audit.Action.FILE_UPLOADED,
+        target=stored,
+        counts={"bytes": stored.size},
+    )
     return stored
 
 
 @transaction.atomic
-def files_delete(*, client: Client, files: list[StoredFile], actor: User) -> int:
-    """Delete rows now and the bytes once the deletion has committed."""
+def files_delete(
+    *, client: Client, files: list[StoredFile], actor: User, audited: bool = True
+) -> int:
+    """Delete rows now and the bytes once the deletion has committed. `audited=False`: the
+    caller (a folder's or a prospect's deletion) records one event for all of it."""
     files = [f for f in files if f.client_id == client.pk]
     if not files:
         return 0
@@ -172,6 +182,14 @@ def files_delete(*, client: Client, files: list[StoredFile], actor: User) -> int
     StoredFile.objects.filter(pk__in=[f.pk for f in files]).delete()
     Client.objects.filter(pk=client.pk).update(storage_bytes=F("storage_bytes") - total)
     transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    if audited:
+        audit.record(
+            actor=actor,
+            action=audit.Action.FILES_DELETED,
+            target=files[0] if len(files) == 1 else None,
+            client=client,
+            counts={"files": len(files), "bytes": total},
+        )
     return len(files)
 
 
@@ -224,13 +242,15 @@ def folder_create(*, client: Client, actor: User, name: str, parent: Folder | No
     siblings = Folder.objects.for_client(client).filter(parent=parent)
     if siblings.filter(name__iexact=name).exists():
         raise ValidationError({"name": [f"There is already a folder called “{name}” here."]})
-    return Folder.objects.create(
+    folder = Folder.objects.create(
         client=client,
         name=name,
         parent=parent,
         ancestry=parent.subtree_prefix if parent is not None else "",
         created_by=actor,
     )
+    audit.record(actor=actor, action=audit.Action.FOLDER_CREATED, target=folder)
+    return folder
 
 
 @transaction.atomic
@@ -241,5 +261,11 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
     )
     ids = [folder.pk, *below.values_list("pk", flat=True)]
     files = list(StoredFile.objects.for_client(folder.client).filter(folder_id__in=ids))
-    files_delete(client=folder.client, files=files, actor=actor)
+    files_delete(client=folder.client, files=files, actor=actor, audited=False)
+    audit.record(
+        actor=actor,
+        action=audit.Action.FOLDER_DELETED,
+        target=folder,
+        counts={"folders": len(ids), "files": len(files)},
+    )
     folder.delete()

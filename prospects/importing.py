@@ -31,6 +31,7 @@ from uuid_utils import uuid7 as fast_uuid7
 from uuid_utils.compat import uuid7
 
 from accounts.models import User
+from clients import audit
 from clients.models import Client
 
 from .models import (
@@ -294,6 +295,13 @@ def import_start(
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["mapping", "on_duplicate", "status", "heartbeat_at"])
     transaction.on_commit(lambda: _enqueue(job.pk))
+    audit.record(
+        actor=actor,
+        action=audit.Action.IMPORT_STARTED,
+        target=job,
+        changes={"on_duplicate": (None, on_duplicate)},
+        counts={"rows": job.total_rows},
+    )
     return job
 
 
@@ -337,6 +345,7 @@ def _claim(job_id: int) -> tuple[ImportJob, uuid.UUID] | None:
             job.finished_at = now
             _drop_source(job)
             job.save()
+            _audit_end(job)
             return None
         token = uuid.uuid4()
         job.run_token, job.runs = token, job.runs + 1
@@ -372,6 +381,26 @@ def import_run(job_id: int) -> None:
                 )
                 _drop_source(failed)
                 failed.save()
+                _audit_end(failed)
+
+
+def _audit_end(job: ImportJob) -> None:
+    """One event for the whole job, with its counts (never one per row). The system ends it:
+    the person who started it is on the import.started event and the job."""
+    done = job.status == ImportJob.Status.DONE
+    audit.record(
+        actor=None,
+        action=audit.Action.IMPORT_FINISHED if done else audit.Action.IMPORT_FAILED,
+        target=job,
+        changes={"status": (None, job.status)},
+        counts={
+            "rows": job.processed_rows,
+            "created": job.created_count,
+            "updated": job.updated_count,
+            "skipped": job.skipped_count,
+            "errors": job.error_count,
+        },
+    )
 
 
 def _drop_source(job: ImportJob) -> None:
@@ -623,6 +652,8 @@ class _Runner:
             job.save()
             job.refresh_from_db()
             self.job = job
+            if last:
+                _audit_end(job)
 
 
 # Columns an import sets on a new prospect, with the value a row without them gets.

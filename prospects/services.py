@@ -8,16 +8,19 @@ import math
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from clients import audit
 from clients.models import Client
 
-from . import files, queries, sensitive
+from . import exporting, files, queries, sensitive
 from .models import (
     Checklist,
     CustomField,
@@ -81,6 +84,12 @@ def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
     prospect.refresh_derived()
     prospect.save()
     _set_phones(prospect, phones)
+    audit.record(
+        actor=actor,
+        action=audit.Action.PROSPECT_CREATED,
+        target=prospect,
+        changes={"status": (None, prospect.status)},
+    )
     return prospect  # the timeline shows its creation from created_at / created_by
 
 
@@ -91,6 +100,7 @@ def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
     if "owner" in data:
         _check_owner(prospect.client, data["owner"])
     old_status = prospect.status
+    changed = {name: None for name in data}  # which fields, by name: values are personal
     if "phones" in data:
         _set_phones(prospect, data.pop("phones"))
     if "custom" in data:
@@ -106,6 +116,13 @@ def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
         _event(prospect, ProspectEvent.Kind.STATUS, actor, text=text).save()
     else:
         _event(prospect, ProspectEvent.Kind.UPDATED, actor).save()
+    if prospect.status != old_status:
+        changed["status"] = (old_status, prospect.status)
+    else:
+        changed.pop("status", None)
+    audit.record(
+        actor=actor, action=audit.Action.PROSPECT_UPDATED, target=prospect, changes=changed
+    )
     return prospect
 
 
@@ -120,6 +137,7 @@ def prospect_add_note(*, prospect: Prospect, actor: User, text: str) -> Prospect
     event = _event(prospect, ProspectEvent.Kind.NOTE, actor, text=text)
     event.save()
     Prospect.objects.filter(pk=prospect.pk).update(updated_at=timezone.now(), updated_by=actor)
+    audit.record(actor=actor, action=audit.Action.PROSPECT_NOTE_ADDED, target=prospect)
     return event
 
 
@@ -144,6 +162,13 @@ def prospects_bulk_assign(
     ProspectEvent.objects.bulk_create(
         _event(p, ProspectEvent.Kind.UPDATED, actor, text=text, at=now) for p in prospects
     )
+    audit.record(
+        actor=actor,
+        action=audit.Action.PROSPECTS_BULK_ASSIGNED,
+        client=client,
+        changes={"owner": None},
+        counts={"prospects": len(prospects)},
+    )
     return len(prospects)
 
 
@@ -162,6 +187,13 @@ def prospects_bulk_status(*, client: Client, actor: User, public_ids: list, stat
             p, ProspectEvent.Kind.STATUS, actor, at=now, text=f"{p.get_status_display()} → {label}"
         )
         for p in prospects
+    )
+    audit.record(
+        actor=actor,
+        action=audit.Action.PROSPECTS_BULK_STATUS,
+        client=client,
+        changes={"status": (None, status)},
+        counts={"prospects": len(prospects)},
     )
     return len(prospects)
 
@@ -240,6 +272,12 @@ def visit_plan(
     _event(
         prospect, ProspectEvent.Kind.VISIT_PLANNED, actor, visit=visit, text=f"{user} · {when}"
     ).save()
+    audit.record(
+        actor=actor,
+        action=audit.Action.VISIT_PLANNED,
+        target=visit,
+        changes={"status": (None, visit.status)},
+    )
     return visit
 
 
@@ -260,6 +298,12 @@ def visit_check_in(*, visit: Visit, actor: User, latitude=None, longitude=None) 
         ]
     )
     _event(visit.prospect, ProspectEvent.Kind.VISIT_CHECKED_IN, actor, visit=visit).save()
+    audit.record(
+        actor=actor,
+        action=audit.Action.VISIT_CHECKED_IN,
+        target=visit,
+        changes={"status": (Visit.Status.PLANNED, visit.status)},
+    )
     return visit
 
 
@@ -287,6 +331,7 @@ def visit_complete(
     except ValidationError as exc:
         raise ValidationError({"report": exc.messages}) from None
     visit.answers = _check_answers(visit, answers, complete=True)
+    old_status = visit.status
     now = timezone.now()
     visit.status = Visit.Status.DONE
     visit.checked_in_at = visit.checked_in_at or now
@@ -297,6 +342,14 @@ def visit_complete(
     text = f"{visit.get_outcome_display()}\n{report}".strip() if outcome else report
     _event(visit.prospect, ProspectEvent.Kind.VISIT_DONE, actor, visit=visit, text=text).save()
     Prospect.objects.filter(pk=visit.prospect_id).update(updated_at=now, updated_by=actor)
+    audit.record(
+        actor=actor,
+        action=audit.Action.VISIT_COMPLETED,
+        target=visit,
+        # the report and the answers are what someone wrote: by name only
+        changes={"status": (old_status, visit.status), "outcome": (None, outcome), "report": None}
+        | ({"answers": None} if visit.answers else {}),
+    )
     return visit
 
 
@@ -304,8 +357,15 @@ def visit_complete(
 def visit_cancel(*, visit: Visit, actor: User) -> Visit:
     if visit.status == Visit.Status.DONE:
         raise ValidationError("A done visit cannot be cancelled.")
+    old_status = visit.status
     visit.status = Visit.Status.CANCELLED
     visit.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=audit.Action.VISIT_CANCELLED,
+        target=visit,
+        changes={"status": (old_status, visit.status)},
+    )
     return visit
 
 
@@ -328,15 +388,28 @@ def custom_field_create(
     if kind == CustomField.Kind.CHOICE and not choices:
         raise ValidationError({"choices": ["A choice field needs at least one choice."]})
     position = CustomField.objects.for_client(client).count()
-    return CustomField.objects.create(
+    field = CustomField.objects.create(
         client=client, key=key, label=label, kind=kind, required=required,
         choices=choices if kind == CustomField.Kind.CHOICE else [], position=position,
     )  # fmt: skip
+    audit.record(
+        actor=actor,
+        action=audit.Action.CUSTOM_FIELD_CREATED,
+        target=field,  # no public id: the key says which
+        changes={"key": (None, key), "kind": (None, kind), "required": (None, required)},
+    )
+    return field
 
 
 @transaction.atomic
 def custom_field_delete(*, field: CustomField, actor: User) -> None:
     """Remove the definition; values already stored stay in the JSON until edited."""
+    audit.record(
+        actor=actor,
+        action=audit.Action.CUSTOM_FIELD_DELETED,
+        target=field,
+        changes={"key": (field.key, None)},
+    )
     field.delete()
 
 
@@ -353,13 +426,30 @@ def checklist_save(
         if item["key"] in keys:
             raise ValidationError({"items": [f"Two items are called “{item['label']}”."]})
         keys.add(item["key"])
+    created = checklist is None
     checklist = checklist or Checklist(client=client)
     checklist.name, checklist.items = name, items
     checklist.save()
+    audit.record(
+        actor=actor,
+        action=audit.Action.CHECKLIST_SAVED,
+        target=checklist,
+        changes={"name": None, "items": None},
+        counts={"items": len(items), "created": int(created)},
+    )
     return checklist
 
 
 # --- the client's own privacy duties -----------------------------------------
+
+
+def prospects_export(
+    *, client: Client, actor: User, qs: QuerySet[Prospect], definitions: list[CustomField]
+) -> Iterator[str]:
+    """The CSV lines of `qs` (exporting.export_rows), the export recorded in the audit trail
+    first: personal data leaving OpsX is an action worth knowing about."""
+    audit.record(actor=actor, action=audit.Action.PROSPECTS_EXPORTED, client=client)
+    return exporting.export_rows(client, qs, definitions)
 
 
 def prospect_export_data(prospect: Prospect, *, attached: list[StoredFile] | None = None) -> dict:
@@ -423,10 +513,11 @@ def _archive_path(stored: StoredFile) -> str:
     return f"files/{stored.public_id.hex[:8]}-{stored.name}"  # unique, and still readable
 
 
-def prospect_export_archive(prospect: Prospect) -> IO[bytes]:
+def prospect_export_archive(prospect: Prospect, *, actor: User) -> IO[bytes]:
     """Everything held about one prospect as a ZIP file: prospect.json (the record, phones,
     visits, timeline and the files' details) and the files themselves under files/. Written to
-    a temporary file a megabyte at a time, so memory stays flat whatever the files weigh."""
+    a temporary file a megabyte at a time, so memory stays flat whatever the files weigh.
+    `actor`: who downloads it (an export of personal data is recorded in the audit trail)."""
     attached = queries.attached_files(prospect=prospect)
     data = prospect_export_data(prospect, attached=attached)
     archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
@@ -447,6 +538,12 @@ def prospect_export_archive(prospect: Prospect) -> IO[bytes]:
         archive.close()
         raise
     archive.seek(0)
+    audit.record(
+        actor=actor,
+        action=audit.Action.PROSPECT_DATA_EXPORTED,
+        target=prospect,
+        counts={"visits": len(data["visits"]), "files": len(attached)},
+    )
     return archive
 
 
@@ -456,6 +553,12 @@ def prospect_erase(*, prospect: Prospect, actor: User) -> dict:
     (their bytes too, once the transaction commits). Returns what was removed, by kind."""
     attached = queries.attached_files(prospect=prospect)
     visits = Visit.objects.for_client(prospect.client_id).filter(prospect=prospect).count()
-    files.files_delete(client=prospect.client, files=attached, actor=actor)
+    files.files_delete(client=prospect.client, files=attached, actor=actor, audited=False)
+    audit.record(
+        actor=actor,
+        action=audit.Action.PROSPECT_ERASED,
+        target=prospect,
+        counts={"visits": visits, "files": len(attached)},
+    )
     prospect.delete()
     return {"visits": visits, "files": len(attached)}

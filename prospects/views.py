@@ -116,7 +116,9 @@ def prospect_export(request):
     filters = queries.ProspectFilters.from_query(request.GET)
     definitions = services.custom_field_definitions(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
-    rows = exporting.export_rows(request.client, qs, definitions)
+    rows = services.prospects_export(
+        client=request.client, actor=request.user, qs=qs, definitions=definitions
+    )
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="prospects-{stamp}.csv"'
@@ -235,7 +237,7 @@ def prospect_data_export(request, public_id):
     access requests."""
     prospect = queries.access_prospect(request.client, public_id)
     return FileResponse(
-        services.prospect_export_archive(prospect),
+        services.prospect_export_archive(prospect, actor=request.user),
         as_attachment=True,
         filename=f"prospect-{prospect.public_id}.zip",
         content_type="application/zip",
