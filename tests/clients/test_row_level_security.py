@@ -351,3 +351,14 @@ def test_an_import_that_plans_rows_for_another_client_writes_none_of_them(
     assert job.status == ImportJob.Status.FAILED
     assert not Prospect.objects.filter(client=personas.client_b).exists()
     assert not Prospect.objects.filter(name="Ravi Kumar").exists()
+
+
+@pytest.mark.django_db
+def test_search_operators_are_leakproof_so_their_indexes_serve_under_row_level_security():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proleakproof FROM pg_proc"
+            " WHERE oid IN ('textlike(text, text)'::regprocedure,"
+            " 'jsonb_contains(jsonb, jsonb)'::regprocedure) ORDER BY proname"
+        )
+        assert cursor.fetchall() == [("jsonb_contains", True), ("textlike", True)]
