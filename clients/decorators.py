@@ -5,13 +5,17 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
+from .tenancy import tenant_scope
+
 
 def _refusal(request, reason: str):
     return render(request, "clients/refused.html", {"reason": reason}, status=403)
 
 
 def client_member_required(view):
-    """Signed in, belonging to a client, and that client not suspended."""
+    """Signed in, belonging to a client, and that client not suspended. The view runs
+    restricted to that client's rows (row-level security, clients/tenancy.py), inside the
+    request's transaction (ATOMIC_REQUESTS wraps the view, not the middleware)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -21,7 +25,8 @@ def client_member_required(view):
             return _refusal(request, "no_client")
         if not request.client.is_active:
             return _refusal(request, "suspended")
-        return view(request, *args, **kwargs)
+        with tenant_scope(request.client):
+            return view(request, *args, **kwargs)
 
     return wrapper
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from django.db.models import Q, QuerySet
 
 from clients.models import Client
+from clients.tenancy import tenant_scope
 
 from .models import CustomField, Prospect, ProspectPhone
 
@@ -69,21 +70,25 @@ def export_rows(
     qs = qs.order_by("created_at", "id")
     after = Q()
     while True:
-        chunk = list(qs.filter(after).values_list(*fields)[:CHUNK])
-        if not chunk:
-            return
+        # The rows are read after the view returned, outside the request's transaction: each
+        # chunk in a transaction of its own restricted to the client, none held while the
+        # download waits for the network.
+        with tenant_scope(client):
+            chunk = list(qs.filter(after).values_list(*fields)[:CHUNK])
+            if not chunk:
+                return
+            ids = [row[id_at] for row in chunk]
+            phones: dict[int, list[str]] = {}
+            for prospect_id, number in (
+                ProspectPhone.objects.for_client(client)
+                .filter(prospect_id__in=ids)
+                .order_by("id")
+                .values_list("prospect_id", "number")
+            ):
+                phones.setdefault(prospect_id, []).append(number)
         last_at, last_id = chunk[-1][at["created_at"]], chunk[-1][id_at]
         # (created_at, id) > (last_at, last_id), written so the index range starts at last_at
         after = Q(created_at__gte=last_at) & (Q(created_at__gt=last_at) | Q(id__gt=last_id))
-        ids = [row[id_at] for row in chunk]
-        phones: dict[int, list[str]] = {}
-        for prospect_id, number in (
-            ProspectPhone.objects.for_client(client)
-            .filter(prospect_id__in=ids)
-            .order_by("id")
-            .values_list("prospect_id", "number")
-        ):
-            phones.setdefault(prospect_id, []).append(number)
         lines = []
         for fetched in chunk:
             row = list(fetched)

@@ -33,6 +33,7 @@ from uuid_utils.compat import uuid7
 from accounts.models import User
 from clients import audit
 from clients.models import Client
+from clients.tenancy import scoped_iterator, tenant_scope
 
 from .models import (
     CustomField,
@@ -322,6 +323,8 @@ class _Lost(Exception):
 
 
 def _claim(job_id: int) -> tuple[ImportJob, uuid.UUID] | None:
+    # Unrestricted (the task's connection role): the job is looked up by id before its client
+    # is known. Everything after this runs in tenant_scope(job.client).
     with transaction.atomic():
         job = (
             ImportJob.objects.select_for_update().select_related("client").filter(pk=job_id).first()
@@ -368,7 +371,7 @@ def import_run(job_id: int) -> None:
         logger.info("Import %s was taken over by another run", job_id)
     except Exception as exc:
         logger.exception("Import %s failed", job_id)
-        with transaction.atomic():
+        with transaction.atomic(), tenant_scope(job.client_id):
             failed = (
                 ImportJob.objects.select_for_update().filter(pk=job_id, run_token=token).first()
             )
@@ -522,8 +525,11 @@ class _Runner:
 
     def __init__(self, job: ImportJob, token: uuid.UUID):
         self.job, self.token, self.client = job, token, job.client
-        self.definitions = custom_field_definitions(self.client)
-        self.owners = active_owners_by_email(self.client)
+        # Every transaction of the run is restricted to the job's client (row-level security):
+        # a row planned with another client's id is refused by the database.
+        with tenant_scope(self.client):
+            self.definitions = custom_field_definitions(self.client)
+            self.owners = active_owners_by_email(self.client)
         self.columns = [
             (i, job.mapping[h]) for i, h in enumerate(job.headers) if job.mapping.get(h)
         ]
@@ -579,7 +585,8 @@ class _Runner:
                     # Without COPY the database assigns ids as it writes: write first.
                     self._commit(planning.result())
                     planning = None
-                found = self.writer.find(checked)
+                with tenant_scope(self.client):
+                    found = self.writer.find(checked)
                 upcoming = helper.submit(self.planner.plan, checked, found)
                 if planning is not None:
                     self._commit(planning.result())
@@ -635,7 +642,7 @@ class _Runner:
         return checked
 
     def _commit(self, plan: _Plan, *, last: bool = False) -> None:
-        with transaction.atomic():
+        with transaction.atomic(), tenant_scope(self.client):
             job = ImportJob.objects.select_for_update().get(pk=self.job.pk)
             if job.run_token != self.token:
                 raise _Lost
@@ -796,8 +803,8 @@ class ImportPlanner:
 class ProspectWriter:
     """The database side of an import: finds a batch's duplicates and writes plans.
 
-    On PostgreSQL the plan's COPY text goes in as it is, updates through a staging table and
-    one UPDATE ... FROM it; elsewhere (the embedded SQLite default) through the ORM's bulk
+    On PostgreSQL the plan's COPY text goes into temporary staging tables, then one INSERT ...
+    SELECT (or UPDATE ... FROM) per table, under the job's tenant scope; elsewhere (the embedded SQLite default) through the ORM's bulk
     methods."""
 
     def __init__(self, client: Client, job: ImportJob, actor_id: int | None):
@@ -871,7 +878,7 @@ class ProspectWriter:
             if table == _STAGE:
                 update_from_stage(Prospect, self.client, _STAGE_COLUMNS, text)
             else:
-                copy_text_into(table, COPY_COLUMNS[table], text)
+                insert_from_stage(table, COPY_COLUMNS[table], text)
         if plan.changed_phones:  # it may have the number by now: no conflict
             ids, numbers = zip(*plan.changed_phones, strict=True)
             _fetch(
@@ -994,6 +1001,25 @@ def copy_text_into(table: str, columns: list[str], text: str) -> None:
         copy.write(text)
 
 
+def insert_from_stage(table: str, columns: list[str], text: str) -> None:
+    """Insert rows given as COPY text (PostgreSQL): COPY them into a temporary table, then one
+    INSERT ... SELECT. PostgreSQL refuses COPY FROM into a table with row-level security for a
+    role subject to it (the import runs as opsx_tenant); temporary tables have none, and the
+    INSERT checks every row against the client's policy, so a row with another client's id
+    fails the batch instead of landing in that client's data."""
+    stage = f"{table}_import_new"
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS"
+        cursor.execute(f"{create} SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
+        copy_text_into(stage, columns, text)
+        # TRUNCATE, not ON COMMIT DELETE ROWS: inside a longer transaction (tests) the
+        # batches would pile up; nor DELETE: nothing vacuums a temporary table.
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}; TRUNCATE {stage}"  # noqa: S608
+        )
+
+
 def _fetch(sql: str, params: list, *, rows: bool = True) -> list[tuple]:
     """Run a statement with server-side parameters on Django's connection (PostgreSQL).
     Django quotes parameters into the SQL text in Python, which costs milliseconds per query
@@ -1028,11 +1054,17 @@ def update_from_stage(model, client: Client, columns: list[str], text: str) -> N
 
 def error_report_rows(job: ImportJob) -> Iterator[list]:
     yield ["row", "reason"]
-    for row_number, reason in (
-        ImportRowError.objects.for_client(job.client_id)
-        .filter(job=job)
-        .order_by("row_number")
-        .values_list("row_number", "reason")
-        .iterator(2000)
-    ):
-        yield [row_number, reason]
+    # Streamed after the view returned: its own transaction, restricted to the job's client.
+    yield from scoped_iterator(
+        job.client_id,
+        (
+            [row_number, reason]
+            for row_number, reason in (
+                ImportRowError.objects.for_client(job.client_id)
+                .filter(job=job)
+                .order_by("row_number")
+                .values_list("row_number", "reason")
+                .iterator(2000)
+            )
+        ),
+    )

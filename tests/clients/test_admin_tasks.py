@@ -200,8 +200,8 @@ def test_the_user_list_runs_a_constant_number_of_queries(
     client.force_login(personas.alice)
     client.get(reverse("dashboard"))  # first request of a session records it (usersessions)
     # user with client (session is in the Redis cache), the usersession row, the savepoint pair
-    # of ATOMIC_REQUESTS, invitations with their inviter, users
-    with django_assert_max_num_queries(6):
+    # of ATOMIC_REQUESTS, the tenant scope set and reset, invitations with their inviter, users
+    with django_assert_max_num_queries(8):
         response = client.get(reverse("admin_tasks:users"))
     assert response.status_code == 200
     assert response.content.decode().count("/deactivate/") == extra + 2
