@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from opsx.migration_ops import PostgresOnlySQL
+from opsx.migration_ops import EnableTenantRLS, PostgresOnlySQL
 
 # Nobody edits or deletes an event, whatever the code path (a raw query, the shell, a bug):
 # the only change allowed is clearing the actor and the target id, which is how erasing a
@@ -43,7 +43,7 @@ DROP FUNCTION IF EXISTS clients_auditevent_guard();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clients', '0002_client_storage_bytes'),
+        ('clients', '0003_tenant_row_level_security'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -69,4 +69,6 @@ class Migration(migrations.Migration):
             },
         ),
         PostgresOnlySQL(GUARD, UNGUARD),
+        # A client admin's request reads its own client's trail only (clients/tenancy.py).
+        EnableTenantRLS("clients_auditevent"),
     ]
