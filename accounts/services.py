@@ -242,14 +242,33 @@ def _refuse_if_last_admin(target: User, *, demoting: bool) -> None:
         )
 
 
+def _cancel_invitations_sent_by(sender: User, *, roles: list[str]) -> int:
+    """Cancel the pending invitations `sender` sent (or last resent) with one of `roles`.
+
+    An invitation carries the authority of the admin who sent it; once that authority is
+    withdrawn the link must stop working, not live on for INVITATION_MAX_AGE_DAYS."""
+    return (
+        Invitation.objects.for_client(sender.client)
+        .filter(invited_by=sender, status=Invitation.Status.PENDING, role__in=roles)
+        .update(status=Invitation.Status.CANCELLED)
+    )
+
+
 @transaction.atomic
 def user_change_role(*, target: User, role: str, acting_user: User) -> User:
+    """Change a user's role. Demoting to member cancels the admin-role invitations they sent;
+    how many is left on the returned user as `invitations_cancelled`."""
     if role not in User.Role.values:
         raise ValidationError("Unknown role.", code="invalid_role")
     if role != User.Role.ADMIN:
         _refuse_if_last_admin(target, demoting=True)
     target.role = role
     target.save(update_fields=["role"])
+    target.invitations_cancelled = 0
+    if role != User.Role.ADMIN and target.client_id is not None:
+        # Their member invitations stay: the sender is still a trusted colleague, and those
+        # grant nothing beyond what they have themselves. Making admins is what they lost.
+        target.invitations_cancelled = _cancel_invitations_sent_by(target, roles=[User.Role.ADMIN])
     return target
 
 
@@ -262,7 +281,9 @@ def user_end_sessions(user: User) -> int:
 
 @transaction.atomic
 def user_deactivate(*, target: User, acting_user: User | None) -> User:
-    """Deactivate a user and end every session of theirs at once."""
+    """Deactivate a user, end every session of theirs at once and cancel every pending
+    invitation they sent; how many is left on the returned user as `invitations_cancelled`."""
+    target.invitations_cancelled = 0
     if not target.is_active:
         return target
     _refuse_if_last_admin(target, demoting=False)
@@ -270,6 +291,10 @@ def user_deactivate(*, target: User, acting_user: User | None) -> User:
     target.deactivated_at = timezone.now()
     target.save(update_fields=["is_active", "deactivated_at"])
     user_end_sessions(target)
+    if target.client_id is not None:
+        # Both roles: nobody vouches any more for the people a removed user invited (a member
+        # invited on the way out would keep the company's data). Another admin can re-invite.
+        target.invitations_cancelled = _cancel_invitations_sent_by(target, roles=User.Role.values)
     return target
 
 

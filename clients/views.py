@@ -42,14 +42,24 @@ def user_invite(request):
     )
 
 
-def _act(request, action, success: str):
+def _act(request, action, success):
+    """Run `action`; `success` is the message, or a function of the action's result giving it."""
     try:
-        action()
+        result = action()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, success)
+        messages.success(request, success(result) if callable(success) else success)
     return redirect("admin_tasks:users")
+
+
+def _cancelled_note(user: User, kind: str) -> str:
+    count = getattr(user, "invitations_cancelled", 0)
+    if not count:
+        return ""
+    if count == 1:
+        return f" The pending {kind}invitation they sent was cancelled."
+    return f" The {count} pending {kind}invitations they sent were cancelled."
 
 
 @require_POST
@@ -86,7 +96,10 @@ def user_role(request, public_id):
     return _act(
         request,
         lambda: services.user_change_role(target=target, role=role, acting_user=request.user),
-        f"{target} is now {dict(User.Role.choices)[role].lower()}.",
+        lambda user: (
+            f"{user} is now {dict(User.Role.choices)[role].lower()}."
+            + _cancelled_note(user, "admin ")
+        ),
     )
 
 
@@ -97,7 +110,9 @@ def user_deactivate(request, public_id):
     return _act(
         request,
         lambda: services.user_deactivate(target=target, acting_user=request.user),
-        f"{target} was deactivated and signed out everywhere.",
+        lambda user: (
+            f"{user} was deactivated and signed out everywhere." + _cancelled_note(user, "")
+        ),
     )
 
 
