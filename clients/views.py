@@ -34,6 +34,8 @@ def user_invite(request):
             )
         except ValidationError as exc:
             form.add_error("email", exc)
+            if exc.code == "rate_limited":
+                return render(request, "clients/user_invite.html", {"form": form}, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("admin_tasks:users")

@@ -173,6 +173,13 @@ MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 
+# --- Invitation limits --------------------------------------------------------
+# Invitation mails (sent or resent) so that nobody can use OpsX to mail strangers; counted in
+# the cache (Redis in production, shared by every process). 0 turns a limit off.
+INVITATIONS_PER_ADMIN_PER_HOUR = env.int("INVITATIONS_PER_ADMIN_PER_HOUR", default=20)
+INVITATIONS_PER_CLIENT_PER_HOUR = env.int("INVITATIONS_PER_CLIENT_PER_HOUR", default=50)
+INVITATION_MAILS_PER_ADDRESS_PER_DAY = env.int("INVITATION_MAILS_PER_ADDRESS_PER_DAY", default=3)
+
 # --- Client Data ------------------------------------------------------------
 DEFAULT_PHONE_REGION = env.str(
     "DEFAULT_PHONE_REGION", default="IN"
