@@ -176,7 +176,8 @@ def _limit_consume(key: str, *, amount: int, window: int, now: float) -> float |
     uses = [int(counts.get(k, 0)) for k in keys]
     if sum(uses) <= amount:
         return None
-    cache.decr(keys[-1])
+    with contextlib.suppress(ValueError):  # evicted meanwhile: nothing left to give back
+        cache.decr(keys[-1])
     uses[-1] -= 1
     must_free, freed = sum(uses) - amount + 1, 0
     for bucket, count in zip(buckets, uses, strict=True):
