@@ -8,6 +8,7 @@ from allauth.core import context as allauth_context
 from allauth.core import ratelimit
 from allauth.core.internal import httpkit
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -30,6 +31,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return services.client_account_start(
             user=user, company_name=data["company_name"], full_name=data["full_name"]
         )
+
+    def respond_email_verification_sent(self, request, user):
+        """Without a user this answers a sign-up that created nothing: the address already has
+        an account (allauth's enumeration prevention) or the form was a bot's. A real sign-up
+        hashes the password (about 150 ms with Argon2), so hash the submitted one here too:
+        otherwise the answer's speed would tell whether the address has an account."""
+        if user is None and request.method == "POST":
+            make_password(request.POST.get("password1", ""))
+        return super().respond_email_verification_sent(request, user)
 
     def pre_login(self, request, user, **kwargs):
         client = getattr(user, "client", None)

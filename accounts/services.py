@@ -1,12 +1,17 @@
 """Every change of state about users, client accounts and invitations."""
 
+import contextlib
 import datetime
+import hashlib
+import math
+import time
 
 from allauth.account.models import EmailAddress
 from allauth.usersessions.adapter import get_adapter as get_sessions_adapter
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -100,7 +105,35 @@ def invitation_url(invitation: Invitation) -> str:
     return settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
 
 
+def _is_member_of(client: Client, email: str) -> bool:
+    """Whether `email` is (one of the addresses of) a user of `client`: that much the client's
+    admin may be told, since those users are in their own list."""
+    return (
+        User.objects.for_client(client).filter(email=email).exists()
+        or EmailAddress.objects.filter(email=email, user__client=client).exists()
+    )
+
+
+def _refuse_if_member(client: Client, email: str) -> None:
+    if _is_member_of(client, email):
+        raise ValidationError(
+            f"{email} is already a member of your company: find them in the list of users.",
+            code="already_member",
+        )
+
+
 def _send_invitation(invitation: Invitation) -> None:
+    """Mail the link, or, when the address already has an OpsX account elsewhere, tell its owner
+    that nothing changed. Either way one mail goes out and the inviter sees the same thing, so an
+    invitation cannot be used to learn who has an account."""
+    if email_has_account(invitation.email):
+        mail.queue(
+            to=invitation.email,
+            template="invitation-existing-account",
+            context={"client": invitation.client},
+            category=mail.Category.ACCOUNT,
+        )
+        return
     mail.queue(
         to=invitation.email,
         template="invitation",
@@ -115,15 +148,134 @@ def _send_invitation(invitation: Invitation) -> None:
     )
 
 
+# --- invitation limits: invitations must not relay mail for strangers --------
+
+# Each limit's window is cut into this many buckets, so it slides: a use stops counting between
+# one bucket and one window after it was made.
+_LIMIT_BUCKETS = 24
+
+
+def _limit_buckets(key: str, window: int, now: float) -> tuple[list[int], list[str], int]:
+    step = window // _LIMIT_BUCKETS
+    current = int(now // step)
+    buckets = list(range(current - _LIMIT_BUCKETS + 1, current + 1))
+    return buckets, [f"opsx:invitation-limit:{key}:{window}:{b}" for b in buckets], step
+
+
+def _limit_consume(key: str, *, amount: int, window: int, now: float) -> float | None:
+    """Count one use against `amount` uses per `window` seconds. None if allowed; else the
+    time (epoch seconds) when a use frees up, and this use is not counted.
+
+    The cache is shared by every process (Redis); `incr` is atomic, so two concurrent uses at
+    the edge can both be refused but never both allowed beyond `amount`."""
+    buckets, keys, step = _limit_buckets(key, window, now)
+    cache.add(keys[-1], 0, timeout=window + step)
+    try:
+        cache.incr(keys[-1])
+    except ValueError:  # the key expired between add() and incr()
+        cache.set(keys[-1], 1, timeout=window + step)
+    counts = cache.get_many(keys)
+    uses = [int(counts.get(k, 0)) for k in keys]
+    if sum(uses) <= amount:
+        return None
+    with contextlib.suppress(ValueError):  # evicted meanwhile: nothing left to give back
+        cache.decr(keys[-1])
+    uses[-1] -= 1
+    must_free, freed = sum(uses) - amount + 1, 0
+    for bucket, count in zip(buckets, uses, strict=True):
+        freed += count
+        if freed >= must_free:
+            return (bucket + _LIMIT_BUCKETS) * step
+    return (buckets[-1] + 1) * step  # only when concurrent uses vanished meanwhile
+
+
+def _limit_release(key: str, *, window: int, now: float) -> None:
+    _, keys, _ = _limit_buckets(key, window, now)
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to give back
+        cache.decr(keys[-1])
+
+
+def _count(amount: int, noun: str) -> str:
+    return f"{amount} {noun}{'' if amount == 1 else 's'}"
+
+
+def _retry_time(epoch: float) -> str:
+    moment = timezone.localtime(
+        datetime.datetime.fromtimestamp(math.ceil(epoch / 60) * 60, tz=datetime.UTC)
+    )
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+
+
+def _consume_invitation_limits(*, client: Client, sender: User | None, email: str) -> None:
+    """Count one invitation mail per sending admin, per client and per recipient address, or
+    raise ValidationError (code "rate_limited") naming the limit and when to try again; a
+    refused mail counts against none of them. Called before anything is written or sent."""
+    address = hashlib.sha256(email.encode()).hexdigest()  # no address in cache keys
+    hour, day = 3600, 86400
+    # (cache key, allowed uses, window in seconds, what the refusal says for that amount)
+    limits = []
+    if sender is not None:
+        limits.append(
+            (
+                f"admin:{sender.pk}",
+                settings.INVITATIONS_PER_ADMIN_PER_HOUR,
+                hour,
+                lambda n: (
+                    f"You have sent {_count(n, 'invitation')} in the last hour, the most "
+                    "one admin may send."
+                ),
+            )
+        )
+    limits += [
+        (
+            f"client:{client.pk}",
+            settings.INVITATIONS_PER_CLIENT_PER_HOUR,
+            hour,
+            lambda n: (
+                f"{client.name} has sent {_count(n, 'invitation')} in the last hour, the "
+                "most one company may send."
+            ),
+        ),
+        (
+            f"address:{address}",
+            settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY,
+            day,
+            lambda n: (
+                f"{email} has been sent {_count(n, 'invitation email')} in the last 24 "
+                "hours, the most OpsX sends to one address."
+            ),
+        ),
+    ]
+    now, counted = time.time(), []
+    for key, amount, window, refusal in limits:
+        if amount <= 0:  # 0 turns the limit off
+            continue
+        retry = _limit_consume(key, amount=amount, window=window, now=now)
+        if retry is not None:
+            for done_key, done_window in counted:
+                _limit_release(done_key, window=done_window, now=now)
+            raise ValidationError(
+                f"{refusal(amount)} Nothing was sent. Try again after {_retry_time(retry)}.",
+                code="rate_limited",
+            )
+        counted.append((key, window))
+
+
+# --- invitations, continued -------------------------------------------------
+
+
 @transaction.atomic
 def invitation_create(*, client: Client, email: str, role: str, invited_by: User) -> Invitation:
+    """Invite `email` to `client` and mail the link.
+
+    An address with an account elsewhere (another client, HexCM staff) is not refused: saying
+    so would let anyone who starts a client account learn who uses OpsX. Its invitation is
+    recorded and listed like any other and counts against the same limits, but its owner gets
+    a notice instead of a link (and `invitation_accept` would refuse it anyway). Only a member
+    of the inviter's own client is refused plainly: that is in the inviter's own list.
+    """
     email = email.strip().lower()
-    if email_has_account(email):
-        raise ValidationError(
-            "This email address already has an OpsX account, so it cannot be invited. "
-            "A person can belong to one company only.",
-            code="has_account",
-        )
+    _refuse_if_member(client, email)
     try:  # the constraint decides, so a double-clicked "Send" is refused too, not a 500
         with transaction.atomic():
             invitation = Invitation.objects.create(
@@ -136,6 +288,8 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by: User
             "This address already has a pending invitation. Resend it from the list instead.",
             code="already_invited",
         ) from None
+    # After the insert, so a refused duplicate does not count; a refusal here rolls it back.
+    _consume_invitation_limits(client=client, sender=invited_by, email=email)
     _send_invitation(invitation)
     audit.record(
         actor=invited_by,
@@ -148,9 +302,12 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by: User
 
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, acting_user: User) -> Invitation:
-    """Send a fresh link; the previous link stops working."""
+    """Send a fresh link; the previous link stops working. A refused resend (limits) leaves the
+    previous link as it was."""
     if invitation.status != Invitation.Status.PENDING:
         raise ValidationError("Only a pending invitation can be resent.", code="not_pending")
+    _refuse_if_member(invitation.client, invitation.email)
+    _consume_invitation_limits(client=invitation.client, sender=acting_user, email=invitation.email)
     invitation.sent_at = timezone.now()
     invitation.invited_by = acting_user
     invitation.save(update_fields=["sent_at", "invited_by"])
@@ -263,8 +420,22 @@ def _refuse_if_last_admin(target: User, *, demoting: bool) -> None:
         )
 
 
+def _cancel_invitations_sent_by(sender: User, *, roles: list[str]) -> int:
+    """Cancel the pending invitations `sender` sent (or last resent) with one of `roles`.
+
+    An invitation carries the authority of the admin who sent it; once that authority is
+    withdrawn the link must stop working, not live on for INVITATION_MAX_AGE_DAYS."""
+    return (
+        Invitation.objects.for_client(sender.client)
+        .filter(invited_by=sender, status=Invitation.Status.PENDING, role__in=roles)
+        .update(status=Invitation.Status.CANCELLED)
+    )
+
+
 @transaction.atomic
 def user_change_role(*, target: User, role: str, acting_user: User) -> User:
+    """Change a user's role. Demoting to member cancels the admin-role invitations they sent;
+    how many is left on the returned user as `invitations_cancelled`."""
     if role not in User.Role.values:
         raise ValidationError("Unknown role.", code="invalid_role")
     if role != User.Role.ADMIN:
@@ -272,6 +443,11 @@ def user_change_role(*, target: User, role: str, acting_user: User) -> User:
     old_role = target.role
     target.role = role
     target.save(update_fields=["role"])
+    target.invitations_cancelled = 0
+    if role != User.Role.ADMIN and target.client_id is not None:
+        # Their member invitations stay: the sender is still a trusted colleague, and those
+        # grant nothing beyond what they have themselves. Making admins is what they lost.
+        target.invitations_cancelled = _cancel_invitations_sent_by(target, roles=[User.Role.ADMIN])
     audit.record(
         actor=acting_user,
         action=audit.Action.USER_ROLE_CHANGED,
@@ -304,7 +480,9 @@ def sessions_end(*, sessions: list[UserSession], acting_user: User | None) -> in
 
 @transaction.atomic
 def user_deactivate(*, target: User, acting_user: User | None) -> User:
-    """Deactivate a user and end every session of theirs at once."""
+    """Deactivate a user, end every session of theirs at once and cancel every pending
+    invitation they sent; how many is left on the returned user as `invitations_cancelled`."""
+    target.invitations_cancelled = 0
     if not target.is_active:
         return target
     _refuse_if_last_admin(target, demoting=False)
@@ -312,6 +490,10 @@ def user_deactivate(*, target: User, acting_user: User | None) -> User:
     target.deactivated_at = timezone.now()
     target.save(update_fields=["is_active", "deactivated_at"])
     user_end_sessions(target, acting_user=acting_user)
+    if target.client_id is not None:
+        # Both roles: nobody vouches any more for the people a removed user invited (a member
+        # invited on the way out would keep the company's data). Another admin can re-invite.
+        target.invitations_cancelled = _cancel_invitations_sent_by(target, roles=User.Role.values)
     audit.record(
         actor=acting_user,
         action=audit.Action.USER_DEACTIVATED,

@@ -35,6 +35,8 @@ def user_invite(request):
             )
         except ValidationError as exc:
             form.add_error("email", exc)
+            if exc.code == "rate_limited":
+                return render(request, "clients/user_invite.html", {"form": form}, status=429)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("admin_tasks:users")
@@ -43,14 +45,24 @@ def user_invite(request):
     )
 
 
-def _act(request, action, success: str):
+def _act(request, action, success):
+    """Run `action`; `success` is the message, or a function of the action's result giving it."""
     try:
-        action()
+        result = action()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, success)
+        messages.success(request, success(result) if callable(success) else success)
     return redirect("admin_tasks:users")
+
+
+def _cancelled_note(user: User, kind: str) -> str:
+    count = getattr(user, "invitations_cancelled", 0)
+    if not count:
+        return ""
+    if count == 1:
+        return f" The pending {kind}invitation they sent was cancelled."
+    return f" The {count} pending {kind}invitations they sent were cancelled."
 
 
 @require_POST
@@ -87,7 +99,10 @@ def user_role(request, public_id):
     return _act(
         request,
         lambda: services.user_change_role(target=target, role=role, acting_user=request.user),
-        f"{target} is now {dict(User.Role.choices)[role].lower()}.",
+        lambda user: (
+            f"{user} is now {dict(User.Role.choices)[role].lower()}."
+            + _cancelled_note(user, "admin ")
+        ),
     )
 
 
@@ -98,7 +113,9 @@ def user_deactivate(request, public_id):
     return _act(
         request,
         lambda: services.user_deactivate(target=target, acting_user=request.user),
-        f"{target} was deactivated and signed out everywhere.",
+        lambda user: (
+            f"{user} was deactivated and signed out everywhere." + _cancelled_note(user, "")
+        ),
     )
 
 

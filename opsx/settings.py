@@ -213,6 +213,13 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # staff without two-factor open /admin/) can be used; it works once.
 STAFF_ENROLMENT_LINK_MAX_AGE_HOURS = env.int("STAFF_ENROLMENT_LINK_MAX_AGE_HOURS", default=24)
 
+# --- Invitation limits --------------------------------------------------------
+# Invitation mails (sent or resent) so that nobody can use OpsX to mail strangers; counted in
+# the cache (Redis in production, shared by every process). 0 turns a limit off.
+INVITATIONS_PER_ADMIN_PER_HOUR = env.int("INVITATIONS_PER_ADMIN_PER_HOUR", default=20)
+INVITATIONS_PER_CLIENT_PER_HOUR = env.int("INVITATIONS_PER_CLIENT_PER_HOUR", default=50)
+INVITATION_MAILS_PER_ADDRESS_PER_DAY = env.int("INVITATION_MAILS_PER_ADDRESS_PER_DAY", default=3)
+
 # --- Client Data ------------------------------------------------------------
 DEFAULT_PHONE_REGION = env.str(
     "DEFAULT_PHONE_REGION", default="IN"
