@@ -7,10 +7,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client
@@ -26,6 +28,7 @@ from .models import (
     StoredFile,
     Visit,
 )
+from .templatetags.prospect_tags import format_phone
 from .validation import clean_custom_value
 
 PAGE_SIZE = 25
@@ -241,20 +244,15 @@ def prospect_page(
     order = [f"-{column}", "-id"] if reverse else [column, "id"]
     # Pick the page's ids first (an index-only scan of the keyset index), then load those rows.
     ids = qs.order_by(*order).values("pk")[: size + 1]
-    rows = list(
-        Prospect.objects.filter(pk__in=ids)
-        .select_related("owner")
-        .prefetch_related(Prefetch("phones", queryset=ProspectPhone.objects.order_by("id")))
-        .order_by(*order)
-    )
+    rows = _list_rows(Prospect.objects.filter(pk__in=ids).order_by(*order), column)
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     first, last = (rows[0], rows[-1]) if rows else (None, None)
 
-    def cursor_of(p):
-        return _encode_cursor(getattr(p, column), p.pk)
+    def cursor_of(row):
+        return _encode_cursor(row[column], row["id"])
 
     has_next = more if not backwards else bool(rows)
     has_prev = (more if backwards else bool(cursor)) and bool(rows)
@@ -263,6 +261,45 @@ def prospect_page(
         next_cursor=cursor_of(last) if has_next and last else None,
         prev_cursor=cursor_of(first) if has_prev and first else None,
     )
+
+
+# What a list row shows. The page prints fields and nothing else, so rows are plain dicts
+# (values()): building 25 model instances, their owners and a prefetch of phones cost more than
+# the rest of the query layer together, and a dict is the template's cheapest lookup.
+_ROW_FIELDS = ("id", "public_id", "name", "organisation", "email", "tags", "status", "updated_at")
+_STATUS_LABELS = dict(Prospect.Status.choices)
+
+
+def _list_rows(qs: QuerySet[Prospect], column: str) -> list[dict]:
+    """The page's rows as dicts of display values: `phones` (formatted, in the order they were
+    added), `status_label`, `owner` (the owner's name or email, None for nobody), `updated`
+    (the day, as the date filter's "Y-m-d" would print it), plus the keyset `column` and `id`
+    for the cursors."""
+    fields = [*_ROW_FIELDS, "owner__full_name", "owner__email"]
+    if column not in fields:
+        fields.append(column)
+    if is_postgres():  # the phones in the same round trip, as an array per row
+        numbers = ProspectPhone.objects.filter(prospect=OuterRef("pk")).order_by("id")
+        rows = list(qs.values(*fields, numbers=ArraySubquery(numbers.values("number"))))
+    else:
+        rows = list(qs.values(*fields))
+        by_prospect: dict[int, list[str]] = {row["id"]: [] for row in rows}
+        for prospect_id, number in (
+            ProspectPhone.objects.filter(prospect__in=list(by_prospect))
+            .order_by("id")
+            .values_list("prospect_id", "number")
+        ):
+            by_prospect[prospect_id].append(number)
+        for row in rows:
+            row["numbers"] = by_prospect[row["id"]]
+    for row in rows:
+        row["phones"] = [format_phone(n) for n in row.pop("numbers")]
+        row["status_label"] = _STATUS_LABELS.get(row["status"], row["status"])
+        name, email = row.pop("owner__full_name"), row.pop("owner__email")
+        row["owner"] = name or email  # as str(User) says it
+        # the date filter costs ~30 µs a call, this ~4
+        row["updated"] = timezone.localtime(row["updated_at"]).date().isoformat()
+    return rows
 
 
 def prospect_timeline(prospect: Prospect, *, limit: int = 200) -> list:

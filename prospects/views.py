@@ -66,7 +66,10 @@ def prospect_list(request):
         page = queries.prospect_page(qs, filters.sort)
     for error in filters.errors:
         messages.warning(request, error)
-    users = list(User.objects.for_client(request.client).active())
+    # the owner filter and the bulk form print public_id and str(user), nothing else
+    users = list(
+        User.objects.for_client(request.client).active().only("public_id", "full_name", "email")
+    )
     context = {
         "page": page,
         "filters": filters,

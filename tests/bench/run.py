@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/run.py              # the figures
     .venv/bin/python tests/bench/run.py --explain    # and the EXPLAIN (ANALYZE, BUFFERS) plans
+    .venv/bin/python tests/bench/run.py --profile-list [FILE]   # only a cProfile of the list page
 
 Runs against the dedicated database `opsx_bench` (created, migrated and filled by
 generate.py when needed) and Redis db 14; nothing else is touched. The import bench
@@ -282,6 +283,53 @@ def bench_pages(client, n: int) -> list[PageResult]:
     )
     run("search, no match “qxzv” (extra)", {"q": "qxzv"}, TARGET_SEARCH_MS, note="0 match")
     return results
+
+
+def profile_list(client, n: int, out: str = "") -> None:
+    """Profile the list page as wrk_compare serves it (the first client's first member, page 1,
+    no filter): CPU time per request, the SQL it runs, and cProfile's top functions by own and
+    by cumulative CPU time. CPU time (not wall time) so a loaded machine still gives figures
+    to compare; call counts are exact whatever the load."""
+    import pstats
+
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    http = HttpClient()
+    http.force_login(_member(client))
+    url = reverse("prospects:list")
+    for _ in range(5):  # warm-up: template compile, caches, the connection
+        assert http.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as cq:
+        http.get(url)
+    statements = [q["sql"] for q in cq.captured_queries]  # now: the next request clears the log
+    cpu = []
+    for _ in range(5):
+        started = time.process_time()
+        for _ in range(n):
+            http.get(url)
+        cpu.append((time.process_time() - started) / n * 1000)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(n):
+        http.get(url)
+    profiler.disable()
+    print(f"\nlist page, {len(statements)} statements (BEGIN/COMMIT included):")
+    for sql in statements:
+        print(f"  {sql[:150]}")
+    print(
+        f"\nPython CPU per request, 5 runs of {n}: min {min(cpu):.2f} ms,"
+        f" median {statistics.median(cpu):.2f} ms (without the profiler)"
+    )
+    stats = pstats.Stats(profiler)
+    print(f"{stats.total_calls / n:,.0f} function calls per request")
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+    if out:
+        stats.dump_stats(out)
+        print(f"profile written to {out} (pstats)")
 
 
 def _main_query(result: PageResult) -> str:
@@ -813,6 +861,14 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument(
+        "--profile-list",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="only profile the list page (CPU per request, its SQL, cProfile's top functions);"
+        " with FILE, also write the stats there (pstats)",
+    )
+    parser.add_argument(
         "--no-tracemalloc",
         action="store_true",
         help="skip the second import and export runs under tracemalloc (saves ~3 minutes)",
@@ -838,6 +894,11 @@ def main(argv=None) -> None:
         if generate.ensure_database():
             print(f"created database {generate.BENCH_DB}")
         _bootstrap(media_root)
+        if args.profile_list is not None:
+            # Reads only: ensure() would migrate and restore the import baseline, undoing an
+            # import bench another process may be running on the same database.
+            profile_list(_clients()[LIST_CLIENT], args.requests, args.profile_list)
+            return
         meta = generate.ensure(force=args.regenerate)
         clients = _clients()
         print("benchmarking pages…", flush=True)
