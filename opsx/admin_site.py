@@ -1,5 +1,6 @@
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -30,7 +31,7 @@ class OpsxAdminSite(admin.AdminSite):
             return redirect_to_login(request.GET.get("next") or request.get_full_path())
         if not (user.is_active and user.is_staff):
             raise PermissionDenied
-        from accounts import staff_enrolment
+        from accounts import staff_enrolment  # opsx is the floor below the apps: import late
 
         if staff_enrolment.session_may_enrol(request):
             messages.warning(
@@ -40,5 +41,5 @@ class OpsxAdminSite(admin.AdminSite):
         # Not to the activation page: the password alone must not set up the first
         # authenticator. The link goes to the staff address, out of band.
         sent = staff_enrolment.staff_enrolment_send(user=user)
-        context = {"sent": sent, "max_age_hours": staff_enrolment.max_age().total_seconds() // 3600}
+        context = {"sent": sent, "max_age_hours": settings.STAFF_ENROLMENT_LINK_MAX_AGE_HOURS}
         return render(request, "account/staff_enrolment_sent.html", context, status=403)

@@ -17,7 +17,8 @@ def test_public_pages_open_without_signing_in_and_load_nothing_from_elsewhere(cl
 
 
 @pytest.mark.django_db
-def test_the_demo_data_command_is_idempotent_and_prints_working_logins(client, capsys):
+def test_the_demo_data_command_is_idempotent_and_prints_working_logins(client, capsys, settings):
+    settings.DEBUG = True  # seeding in development; with DEBUG false it refuses (test_seed_demo)
     call_command("seed_demo")
     call_command("seed_demo")
     out = capsys.readouterr().out
