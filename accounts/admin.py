@@ -234,5 +234,7 @@ class UserSessionAdmin(_ReadOnly):
 
     @admin.action(description="End selected sessions (signs those browsers out)")
     def end_sessions(self, request, queryset):
-        ended = services.sessions_end(sessions=list(queryset), acting_user=request.user)
+        ended = services.sessions_end(
+            sessions=list(queryset.select_related("user")), acting_user=request.user
+        )
         self.message_user(request, f"{ended} session(s) ended.", messages.SUCCESS)

@@ -473,8 +473,19 @@ def user_end_sessions(user: User, *, acting_user: User | None = None) -> int:
 
 
 def sessions_end(*, sessions: list[UserSession], acting_user: User | None) -> int:
-    """End these sessions (support ending a stolen browser's session, for example)."""
+    """End these sessions (support ending a stolen browser's session, for example); one audit
+    event per person whose sessions ended. Pass the sessions with their `user` loaded."""
     get_sessions_adapter().end_sessions(sessions)
+    per_user: dict[int, list[UserSession]] = {}
+    for session in sessions:
+        per_user.setdefault(session.user_id, []).append(session)
+    for ended in per_user.values():
+        audit.record(
+            actor=acting_user,
+            action=audit.Action.USER_SESSIONS_ENDED,
+            target=ended[0].user,
+            counts={"sessions": len(ended)},
+        )
     return len(sessions)
 
 

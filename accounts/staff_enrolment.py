@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from clients import audit
 from opsx import mail
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def staff_enrolment_issue(*, user: "User", acting_user: "User | None") -> str:
         raise ValueError(f"{user.email} is not HexCM staff; client users enrol without a link.")
     user.staff_enrolment_sent_at = timezone.now()
     user.save(update_fields=["staff_enrolment_sent_at"])
+    audit.record(actor=acting_user, action=audit.Action.STAFF_ENROLMENT_ISSUED, target=user)
     return settings.SITE_URL + reverse("staff_enrolment", args=[_token(user)])
 
 
@@ -148,6 +150,7 @@ def staff_enrolment_redeem(*, request, token: str) -> "User":
         )
     user.staff_enrolment_sent_at = None
     user.save(update_fields=["staff_enrolment_sent_at"])
+    audit.record(actor=user, action=audit.Action.STAFF_ENROLMENT_USED, target=user)
     request.session[SESSION_KEY] = {
         "user": user.pk,
         "until": (timezone.now() + SESSION_ALLOWANCE).timestamp(),

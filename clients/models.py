@@ -100,6 +100,11 @@ class AuditEvent(models.Model):
         IMPORT_STARTED = "import.started", "started a CSV import"
         IMPORT_FINISHED = "import.finished", "finished a CSV import"
         IMPORT_FAILED = "import.failed", "a CSV import failed"
+        IMPORT_DELETED = "import.deleted", "deleted a CSV import"
+        CLIENT_SUSPENDED = "client.suspended", "suspended the client account"
+        CLIENT_REACTIVATED = "client.reactivated", "reactivated the client account"
+        STAFF_ENROLMENT_ISSUED = "staff.enrolment_issued", "issued a two-factor enrolment link"
+        STAFF_ENROLMENT_USED = "staff.enrolment_used", "opened a two-factor enrolment link"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing

@@ -4,6 +4,7 @@ from allauth.usersessions.adapter import get_adapter as get_sessions_adapter
 from allauth.usersessions.models import UserSession
 from django.db import transaction
 
+from . import audit
 from .models import Client
 
 
@@ -26,7 +27,15 @@ def client_suspend(*, client: Client, acting_user) -> Client:
         client.save(update_fields=["status"])
     # Sessions are ended even when it was suspended already: one opened in between (the status
     # changed by hand, say) does not outlive a second "Suspend".
-    _end_client_sessions(client)
+    ended = _end_client_sessions(client)
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.CLIENT_SUSPENDED,
+        target=client,
+        client=client,
+        changes={"status": (Client.Status.ACTIVE, Client.Status.SUSPENDED)},
+        counts={"sessions": ended},
+    )
     return client
 
 
@@ -37,4 +46,11 @@ def client_reactivate(*, client: Client, acting_user) -> Client:
     if client.status != Client.Status.ACTIVE:
         client.status = Client.Status.ACTIVE
         client.save(update_fields=["status"])
+        audit.record(
+            actor=acting_user,
+            action=audit.Action.CLIENT_REACTIVATED,
+            target=client,
+            client=client,
+            changes={"status": (Client.Status.SUSPENDED, Client.Status.ACTIVE)},
+        )
     return client

@@ -430,6 +430,12 @@ def import_delete(*, job: ImportJob, acting_user: User) -> None:
             "This import is still running. Wait until it ends, then delete it.", code="running"
         )
     _delete_on_commit(job.source)
+    audit.record(
+        actor=acting_user,
+        action=audit.Action.IMPORT_DELETED,
+        target=job,
+        counts={"created": job.created_count, "errors": job.error_count},
+    )
     job.delete()
 
 

@@ -222,3 +222,28 @@ def test_staff_end_a_session_through_the_service(admin_client, personas):
     )
     assert "1 session(s) ended" in response.content.decode()
     assert browser.get(reverse("dashboard")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_deleting_an_import_and_ending_a_session_are_audited(admin_client, staff, personas):
+    from django.test import Client
+
+    from clients.models import AuditEvent
+
+    job = _ended_import(personas)
+    admin_client.post(reverse("admin:prospects_importjob_delete", args=[job.pk]), {"post": "yes"})
+    browser = Client()
+    sign_in(browser, personas.bob)
+    admin_client.post(
+        reverse("admin:usersessions_usersession_changelist"),
+        {
+            "action": "end_sessions",
+            "_selected_action": [UserSession.objects.get(user=personas.bob).pk],
+        },
+    )
+    events = AuditEvent.objects.filter(actor=staff).order_by("id")
+    assert [(e.action, e.client_id) for e in events] == [
+        ("import.deleted", personas.client_a.pk),
+        ("user.sessions_ended", personas.client_a.pk),
+    ]
+    assert events[1].target_id == personas.bob.public_id and events[1].counts == {"sessions": 1}

@@ -200,3 +200,27 @@ def test_the_status_cannot_be_edited_on_the_client_page(personas, staff_client):
     )  # fmt: skip
     assert response.status_code == 302
     assert Client.objects.get(pk=personas.client_a.pk).is_active
+
+
+@pytest.mark.django_db
+def test_suspending_and_reactivating_are_in_the_audit_trail(personas):
+    from clients.models import AuditEvent
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory(email="sue@hexcm.example")
+    services.client_suspend(client=personas.client_a, acting_user=staff)
+    services.client_reactivate(client=personas.client_a, acting_user=staff)
+    events = list(
+        AuditEvent.objects.filter(client=personas.client_a, target_type="clients.client")
+        .order_by("id")
+        .values_list("action", "actor_id", "actor_kind", "changes")
+    )
+    assert events == [
+        ("client.suspended", staff.pk, "staff", {"status": {"old": "active", "new": "suspended"}}),
+        (
+            "client.reactivated",
+            staff.pk,
+            "staff",
+            {"status": {"old": "suspended", "new": "active"}},
+        ),
+    ]
