@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -6,6 +7,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 
 from .models import Checklist, CustomField, ImportJob, Prospect, Visit
+from .validation import clean_coordinate
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -114,13 +116,21 @@ class VisitPlanForm(forms.Form):
         )
 
 
+class CoordinateField(forms.CharField):
+    """A latitude or longitude read by validation.clean_coordinate (as the prospect form and
+    the import read them), not by Decimal() as forms.DecimalField does."""
+
+    def __init__(self, *, limit: int, what: str, **kwargs):
+        self.limit, self.what = limit, what
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value) -> Decimal | None:
+        return clean_coordinate(super().to_python(value), limit=self.limit, what=self.what)
+
+
 class PositionForm(forms.Form):
-    latitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False
-    )
-    longitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False
-    )
+    latitude = CoordinateField(limit=90, what="latitude")
+    longitude = CoordinateField(limit=180, what="longitude")
 
 
 class VisitReportForm(PositionForm):

@@ -258,14 +258,37 @@ def guess_mapping(client: Client, headers: list[str]) -> dict[str, str]:
     return mapping
 
 
+class SourceMissing(Exception):
+    """The stored CSV of an upload cannot be read any more: deleted by the clean-up after
+    UNSTARTED_KEPT, lost by the storage, or the storage refused to open it."""
+
+
 def import_preview(job: ImportJob) -> list[list[str]]:
+    """The first rows of the upload, for the mapping page; SourceMissing if it is gone."""
     rows = []
-    with job.source.open("rb") as fileobj:
-        for _, cells, error in iter_records(fileobj, job.delimiter):
-            rows.append(cells if cells is not None else [error])
-            if len(rows) == PREVIEW_ROWS:
-                break
+    if not job.source.name:
+        raise SourceMissing
+    try:
+        with job.source.open("rb") as fileobj:
+            for _, cells, error in iter_records(fileobj, job.delimiter):
+                rows.append(cells if cells is not None else [error])
+                if len(rows) == PREVIEW_ROWS:
+                    break
+    except (OSError, UnicodeDecodeError) as exc:  # S3 storages may fail on the first read
+        raise SourceMissing from exc
     return rows
+
+
+def import_source_readable(job: ImportJob) -> bool:
+    """Whether the upload's CSV can still be opened and read (one byte)."""
+    if not job.source.name:
+        return False
+    try:
+        with job.source.open("rb") as fileobj:
+            fileobj.read(1)
+    except OSError:
+        return False
+    return True
 
 
 @transaction.atomic

@@ -175,7 +175,7 @@ def prospect_list(
             try:
                 value = clean_custom_value(definition, filters.custom_value)
             except ValidationError as exc:
-                filters.errors.append(exc.messages[0])
+                filters.errors.append(f"{exc.messages[0]} Not filtered by {definition.label}.")
                 value = None
             if value is not None and is_postgres():
                 qs = qs.filter(custom__contains={definition.key: value})
@@ -206,17 +206,32 @@ def _encode_cursor(value, pk) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str):
+# _encode_cursor writes at most ~3,300: a 200-character name key of emoji, \u-escaped by JSON
+MAX_CURSOR_CHARS = 4096
+MAX_ID = 2**63 - 1  # bigint: a larger id would be a database error, not an empty page
+
+
+def _decode_cursor(cursor: str, *, dated: bool):
+    """(sort value, id) from a page link, or ValidationError. The link comes from outside:
+    its size is bounded before base64 and JSON read it (json.loads of deeply nested arrays
+    overflows the stack), and the id and value must be what the sort column holds (`dated`:
+    an aware datetime, else text), so the query never reaches the database malformed."""
     try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        if isinstance(value, dict):
+        if dated:
+            if not isinstance(value, dict) or not isinstance(value.get("dt"), str):
+                raise ValueError
             value = datetime.datetime.fromisoformat(value["dt"])
-        if not isinstance(pk, int) or not isinstance(value, (str, datetime.datetime)):
+            if value.tzinfo is None:
+                raise ValueError
+        elif not isinstance(value, str) or "\x00" in value:
             raise ValueError
-        if isinstance(value, str) and "\x00" in value:
+        if type(pk) is not int or not 0 < pk <= MAX_ID:  # bool is an int too
             raise ValueError
-    except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, KeyError, RecursionError, UnicodeDecodeError):
         raise ValidationError("That page link is broken; showing the first page.") from None
     return value, pk
 
@@ -234,7 +249,7 @@ def prospect_page(
     # walking backwards means walking the other way and reversing the page afterwards
     reverse = descending != backwards
     if cursor:
-        value, pk = _decode_cursor(cursor)
+        value, pk = _decode_cursor(cursor, dated=column != "name_key")
         # (column, id) > (value, pk), written so the index range starts at `value`.
         op = "lt" if reverse else "gt"
         qs = qs.filter(

@@ -4,7 +4,6 @@ Files and folders are in files.py, CSV import and export in importing.py / expor
 """
 
 import json
-import math
 import shutil
 import tempfile
 import zipfile
@@ -30,7 +29,7 @@ from .models import (
     StoredFile,
     Visit,
 )
-from .validation import clean_prospect
+from .validation import clean_prospect, parse_number
 
 PROSPECT_FIELDS = [
     "name", "organisation", "email", "address_line1", "address_line2", "city", "state",
@@ -226,13 +225,9 @@ def _check_answers(visit: Visit, answers: dict, *, complete: bool) -> dict:
             continue
         if kind == Checklist.ItemKind.NUMBER:
             try:
-                number = float(str(value).replace(",", ""))
-            except ValueError:
-                number = math.nan
-            if math.isfinite(number):
-                clean[key] = number
-            else:  # "nan", "inf", "1e400": not numbers JSON (or PostgreSQL) can store
-                errors[key] = f"“{label}” must be a number."
+                clean[key] = float(parse_number(value, what=f"“{label}”", thousands=True))
+            except ValidationError as exc:
+                errors[key] = exc.messages[0]
         elif kind == Checklist.ItemKind.TEXT:
             text = str(value).strip()[:2000]
             try:

@@ -7,7 +7,7 @@ seconds; the web forms call it too, so every way in applies the same rules and m
 import datetime
 import functools
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
@@ -240,14 +240,90 @@ def clean_tags(raw: str | list[str]) -> list[str]:
     return tags
 
 
+# --- numbers from outside ----------------------------------------------------------
+# Decimal(), float() and int() accept more than people write (NaN, Infinity, "1_000", digits
+# of any script) and Decimal keeps any exponent: int(Decimal("1e3000000")) builds a
+# 3,000,001-digit integer and holds the worker for a minute. Every number that comes from a
+# form, a query string, a CSV cell or the browser goes through parse_number(), which decides
+# from the text's shape and size alone before anything converts it.
+
+MAX_NUMBER_CHARS = 60  # longer text is refused unread (the regex below stays cheap)
+_NUMBER = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?",
+    re.ASCII,  # \d is 0-9 only: Decimal("١٢٣") would be 123
+)
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+", re.ASCII)
+
+
+def parse_number(
+    raw,
+    *,
+    what: str = "This value",
+    max_digits: int = 15,
+    max_exponent: int = 15,
+    thousands: bool = False,
+) -> Decimal:
+    """The Decimal written in `raw` (text from outside, or an int/float/Decimal), or
+    ValidationError with a message for the person who wrote it.
+
+    Accepted: optional sign, digits 0-9 with an optional decimal point, an optional exponent
+    (1.5e3); with `thousands`, commas between groups of three digits (1,000.5). Refused: NaN,
+    Infinity, 0x10, 1_000, other scripts' digits, more than `max_digits` significant digits,
+    and a value whose leading digit is beyond 10**±max_exponent (1e5000, -1e-999999). The
+    checks read the text only, so the result is safe to pass to int(), float() or quantize().
+    """
+    if isinstance(raw, bool):
+        raise ValidationError(f"{what} must be a number, not yes/no.", code="invalid_number")
+    if isinstance(raw, int) and abs(raw).bit_length() > 4 * MAX_NUMBER_CHARS:
+        raise _too_many_digits(what, max_digits)  # str() of an int over 4,300 digits raises
+    text = str(raw).strip()
+    too_long = len(text) > MAX_NUMBER_CHARS
+    if too_long and text.isascii() and text.lstrip("+-").replace(".", "").isdigit():
+        raise _too_many_digits(what, max_digits, text)
+    if thousands and "," in text and not too_long:
+        unsigned = text.lstrip("+-")
+        head = re.split(r"[.eE]", unsigned, maxsplit=1)[0]
+        if "," in unsigned[len(head) :] or not _GROUPED.fullmatch(head):
+            raise ValidationError(
+                f"{what} must be a number such as 1234.5 or 1,234.5 (commas only between "
+                f"groups of three digits), not “{text[:40]}”.",
+                code="invalid_number",
+            )
+        text = text.replace(",", "")
+    match = None if too_long else _NUMBER.fullmatch(text)
+    if match is None or not (match["int"] or match["frac"]):
+        hint = ""
+        if any(ch.isdigit() and not ch.isascii() for ch in text[:MAX_NUMBER_CHARS]):
+            hint = " Write it with the digits 0-9."
+        raise ValidationError(
+            f"{what} must be a number such as 1234.5 or -0.25, not “{text[:40]}”.{hint}",
+            code="invalid_number",
+        )
+    digits = (match["int"] + (match["frac"] or "")).lstrip("0")
+    if not digits:
+        return Decimal(0)
+    exponent = int(match["exp"] or 0) - len(match["frac"] or "")
+    leading = len(digits) - 1 + exponent  # the power of ten of the first significant digit
+    if len(digits.rstrip("0")) > max_digits or abs(leading) > max_exponent:
+        raise _too_many_digits(what, max_digits, text)
+    return Decimal(f"{match['sign']}{digits}E{exponent}")
+
+
+def _too_many_digits(what: str, max_digits: int, text: str = "") -> ValidationError:
+    shown = text if len(text) <= 40 else f"{text[:40]}…"
+    return ValidationError(
+        f"{what} must be a number with at most {max_digits} digits, such as 1234.5"
+        + (f"; “{shown}” is too long, too large or too small." if shown else "."),
+        code="number_too_large",
+    )
+
+
 def clean_coordinate(raw, *, limit: int, what: str) -> Decimal | None:
     if raw in (None, ""):
         return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise ValidationError(f"The {what} must be a number, e.g. 12.9716.") from None
-    if not value.is_finite() or abs(value) > limit:
+    # 20 digits: a position copied with every digit a double holds (17) still fits
+    value = parse_number(raw, what=f"The {what}", max_digits=20, max_exponent=20)
+    if abs(value) > limit:
         raise ValidationError(f"The {what} must be between -{limit} and {limit}.")
     return value.quantize(Decimal("0.000001"))
 
@@ -268,12 +344,7 @@ def clean_custom_value(definition: CustomField, raw):
         sensitive.check_text(text, field=label)
         return text
     if kind == CustomField.Kind.NUMBER:
-        try:
-            number = Decimal(str(text).replace(",", ""))
-        except InvalidOperation:
-            raise ValidationError(f"{label} must be a number, not “{str(text)[:40]}”.") from None
-        if not number.is_finite():
-            raise ValidationError(f"{label} must be a number.")
+        number = parse_number(text, what=label, thousands=True)
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == CustomField.Kind.DATE:
         if isinstance(text, datetime.date):

@@ -544,6 +544,10 @@ def import_map(request, public_id):
     job = queries.access_import(request.client, public_id)
     if job.status != ImportJob.Status.UPLOADED:
         return redirect("prospects:import_detail", job.public_id)
+    try:
+        preview = importing.import_preview(job)
+    except importing.SourceMissing:
+        return _import_gone(request, job)
     fields = importing.import_fields(request.client)
     form = ImportMappingForm(posted(request), job=job, fields=fields)
     if request.method == "POST" and form.is_valid():
@@ -562,14 +566,23 @@ def import_map(request, public_id):
         "job": job,
         "form": form,
         "columns": [form[name] for name in form.column_fields],
-        "preview": importing.import_preview(job),
+        "preview": preview,
     }
     return render(request, "prospects/import_map.html", context, status=_status(form))
+
+
+def _import_gone(request, job: ImportJob):
+    """410 Gone: the upload's file is not there any more; the person has to upload it again."""
+    context = {"job": job, "kept_days": importing.UNSTARTED_KEPT.days}
+    return render(request, "prospects/import_gone.html", context, status=410)
 
 
 @client_member_required
 def import_detail(request, public_id):
     job = queries.access_import(request.client, public_id)
+    # an upload waiting for its mapping needs its file; an ended job has dropped it on purpose
+    if job.status == ImportJob.Status.UPLOADED and not importing.import_source_readable(job):
+        return _import_gone(request, job)
     return render(request, "prospects/import_detail.html", {"job": job})
 
 
