@@ -37,5 +37,11 @@ def test_an_invitation_leaves_through_the_outbox_and_a_real_worker(
     assert received["To"] == "newhire@example.com"
     assert "invited you to join Acme" in body_of(received)
     assert "/invitation/" in body_of(received)
-    message = OutboundMessage.objects.get(to_email="newhire@example.com")
+    # The worker records "sent" in the transaction that holds the row while SMTP talks, so it
+    # commits a moment after the server has the mail: wait for that commit, not for a guess.
+    while time.monotonic() < deadline:
+        message = OutboundMessage.objects.get(to_email="newhire@example.com")
+        if message.status != "pending":
+            break
+        time.sleep(0.2)
     assert message.status == "sent" and message.attempts == 1
