@@ -52,7 +52,7 @@ def _status(form) -> int:
 @client_member_required
 def prospect_list(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     try:
         page = queries.prospect_page(
@@ -117,7 +117,7 @@ def prospect_bulk(request):
 @client_member_required
 def prospect_export(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     rows = services.prospects_export(
         client=request.client, actor=request.user, qs=qs, definitions=definitions
@@ -130,7 +130,7 @@ def prospect_export(request):
 
 @client_member_required
 def prospect_create(request):
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     form = ProspectForm(
         posted(request),
         client=request.client,
@@ -152,7 +152,7 @@ def prospect_create(request):
 @client_member_required
 def prospect_detail(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     context = {
         "prospect": prospect,
         "phones": list(prospect.phones.all()),
@@ -172,7 +172,7 @@ def prospect_detail(request, public_id):
 @client_member_required
 def prospect_edit(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     form = ProspectForm(
         posted(request),
         client=request.client,
@@ -469,7 +469,7 @@ def custom_fields(request):
         else:
             messages.success(request, "Field added.")
             return redirect("prospects:custom_fields")
-    context = {"form": form, "definitions": services.custom_field_definitions(request.client)}
+    context = {"form": form, "definitions": queries.custom_field_definitions(request.client)}
     return render(request, "prospects/custom_fields.html", context, status=_status(form))
 
 
