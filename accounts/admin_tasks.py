@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from clients import audit
 from clients.decorators import client_admin_required
-from opsx.forms import posted
+from opsx.forms import flash_refusal, posted
 
 from . import queries, services
 from .forms import InviteForm, RoleForm
@@ -55,7 +55,7 @@ def _act(request, action, success):
     try:
         result = action()
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, success(result) if callable(success) else success)
     return redirect("admin_tasks:users")
