@@ -7,7 +7,7 @@ from accounts import staff_enrolment
 urlpatterns = [
     path("", include("website.urls")),
     path("", include("accounts.urls")),
-    path("app/admin-tasks/", include("clients.urls")),
+    path("app/admin-tasks/", include("accounts.admin_tasks_urls")),
     path("app/prospects/", include("prospects.urls")),
     # Before allauth's own patterns, so these win: staff add their first authenticator only
     # after opening an enrolment link, and cannot remove it (accounts.staff_enrolment).

@@ -1,15 +1,23 @@
-"""CSV export of a filtered prospect list, streamed: memory stays flat at any size."""
+"""Data leaving OpsX: the CSV export of a filtered prospect list, streamed (memory stays flat
+at any size), and the ZIP file of everything held about one prospect (the client's access
+requests). Builders only: the services record each export in the audit trail."""
 
 import csv
+import json
 import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterator
+from typing import IO
 
 from django.db.models import Q, QuerySet
 
 from clients.models import Client
 from clients.tenancy import tenant_scope
 
-from .models import CustomField, Prospect, ProspectPhone
+from . import queries
+from .models import CustomField, Prospect, ProspectPhone, StoredFile
 
 CHUNK = 2000
 # Cells a spreadsheet would run as a formula ("=cmd|' /C calc'!A0"); prefixed with a quote.
@@ -110,3 +118,101 @@ def export_rows(
                 )
             )
         yield "".join(lines)
+
+
+# --- one prospect, for the client's access requests ---------------------------
+
+PROSPECT_FIELDS = [
+    "name", "organisation", "email", "address_line1", "address_line2", "city", "state",
+    "postal_code", "country", "latitude", "longitude", "status", "owner", "source", "tags",
+    "notes",
+]  # fmt: skip
+
+
+def prospect_export_data(prospect: Prospect, *, attached: list[StoredFile] | None = None) -> dict:
+    """Everything OpsX holds about one prospect, for the client to answer an access request:
+    the record, phones, visits with their reports and answers, notes and timeline, and the
+    files' details with the path prospect_archive stores each one's bytes under.
+    `attached`: the prospect's files (queries.attached_files), when the caller has them."""
+    if attached is None:
+        attached = queries.attached_files(prospect=prospect)
+
+    def user(u):
+        return u.email if u else None
+
+    visits = prospect.visits.select_related("user", "checklist").order_by("scheduled_at", "pk")
+    events = prospect.events.select_related("actor").order_by("at", "pk")
+    return {
+        "prospect": {
+            "id": str(prospect.public_id),
+            **{f: getattr(prospect, f) for f in PROSPECT_FIELDS if f not in ("owner",)},
+            "latitude": str(prospect.latitude) if prospect.latitude is not None else None,
+            "longitude": str(prospect.longitude) if prospect.longitude is not None else None,
+            "owner": user(prospect.owner),
+            "custom": prospect.custom,
+            "created_at": prospect.created_at.isoformat(),
+            "updated_at": prospect.updated_at.isoformat(),
+        },
+        "phones": list(prospect.phones.values_list("number", flat=True)),
+        "visits": [
+            {
+                "id": str(v.public_id),
+                "user": user(v.user),
+                "status": v.status,
+                "scheduled_at": v.scheduled_at and v.scheduled_at.isoformat(),
+                "checked_in_at": v.checked_in_at and v.checked_in_at.isoformat(),
+                "checked_out_at": v.checked_out_at and v.checked_out_at.isoformat(),
+                "outcome": v.outcome,
+                "report": v.report,
+                "checklist": v.checklist.name if v.checklist else None,
+                "answers": v.answers,
+            }
+            for v in visits
+        ],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "by": user(e.actor), "text": e.text}
+            for e in events
+        ],
+        "files": [
+            {
+                "id": str(f.public_id),
+                "name": f.name,
+                "type": f.content_type,
+                "size": f.size,
+                "path": _archive_path(f),
+            }
+            for f in attached
+        ],
+    }
+
+
+def _archive_path(stored: StoredFile) -> str:
+    return f"files/{stored.public_id.hex[:8]}-{stored.name}"  # unique, and still readable
+
+
+def prospect_archive(prospect: Prospect) -> tuple[IO[bytes], dict]:
+    """Everything held about one prospect as a ZIP file: prospect.json (the record, phones,
+    visits, timeline and the files' details) and the files themselves under files/. Written to
+    a temporary file a megabyte at a time, so memory stays flat whatever the files weigh.
+    Returns the file, at its start, and the data written to prospect.json."""
+    attached = queries.attached_files(prospect=prospect)
+    data = prospect_export_data(prospect, attached=attached)
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for stored, entry in zip(attached, data["files"], strict=True):
+                try:
+                    with (
+                        stored.blob.open("rb") as src,
+                        zf.open(entry["path"], "w", force_zip64=True) as dst,
+                    ):
+                        shutil.copyfileobj(src, dst, 1024 * 1024)
+                except FileNotFoundError:  # its bytes were lost: say so rather than fail
+                    entry["path"], entry["missing"] = None, True
+            text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+            zf.writestr("prospect.json", text)
+    except BaseException:
+        archive.close()
+        raise
+    archive.seek(0)
+    return archive, data

@@ -45,8 +45,7 @@ from .models import (
     name_key_of,
     search_text_of,
 )
-from .queries import is_postgres
-from .services import active_owners_by_email, custom_field_definitions
+from .queries import active_owners_by_email, custom_field_definitions, is_postgres
 from .validation import clean_prospect
 
 logger = logging.getLogger(__name__)

@@ -363,3 +363,14 @@ def folder_path(folder: Folder | None) -> list[Folder]:
     above = Folder.objects.for_client(folder.client_id).filter(public_id__in=ids)
     by_id = {str(f.public_id): f for f in above}
     return [by_id[i] for i in ids if i in by_id] + [folder]
+
+
+# --- reads the services and the import share --------------------------------
+
+
+def custom_field_definitions(client: Client) -> list[CustomField]:
+    return list(CustomField.objects.for_client(client))
+
+
+def active_owners_by_email(client: Client) -> dict[str, User]:
+    return {user.email: user for user in User.objects.for_client(client).active()}

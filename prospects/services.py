@@ -1,12 +1,10 @@
 """Every change of state of prospects, their notes and visits, custom fields and checklists.
 
-Files and folders are in files.py, CSV import and export in importing.py / exporting.py.
+Files and folders are in files.py, CSV import in importing.py; the reads the services share
+(custom field definitions, owners) in queries.py, the CSV export and the prospect ZIP file
+built in exporting.py.
 """
 
-import json
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from typing import IO
 
@@ -30,20 +28,6 @@ from .models import (
     Visit,
 )
 from .validation import clean_prospect, parse_number
-
-PROSPECT_FIELDS = [
-    "name", "organisation", "email", "address_line1", "address_line2", "city", "state",
-    "postal_code", "country", "latitude", "longitude", "status", "owner", "source", "tags",
-    "notes",
-]  # fmt: skip
-
-
-def custom_field_definitions(client: Client) -> list[CustomField]:
-    return list(CustomField.objects.for_client(client))
-
-
-def active_owners_by_email(client: Client) -> dict[str, User]:
-    return {user.email: user for user in User.objects.for_client(client).active()}
 
 
 def _event(prospect: Prospect, kind: str, actor: User | None, **fields) -> ProspectEvent:
@@ -75,7 +59,7 @@ def _check_owner(client: Client, owner: User | None) -> None:
 @transaction.atomic
 def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
     """Create a prospect from raw field values (form or API), validated like an import row."""
-    data = clean_prospect(raw, definitions=custom_field_definitions(client))
+    data = clean_prospect(raw, definitions=queries.custom_field_definitions(client))
     _check_owner(client, data.get("owner"))
     phones = data.pop("phones", [])
     custom = {k: v for k, v in data.pop("custom", {}).items() if v is not None}
@@ -95,7 +79,9 @@ def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
 @transaction.atomic
 def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
     """Change the fields present in `raw`; a status change is written to the timeline."""
-    data = clean_prospect(raw, definitions=custom_field_definitions(prospect.client), partial=True)
+    data = clean_prospect(
+        raw, definitions=queries.custom_field_definitions(prospect.client), partial=True
+    )
     if "owner" in data:
         _check_owner(prospect.client, data["owner"])
     old_status = prospect.status
@@ -447,97 +433,15 @@ def prospects_export(
     return exporting.export_rows(client, qs, definitions)
 
 
-def prospect_export_data(prospect: Prospect, *, attached: list[StoredFile] | None = None) -> dict:
-    """Everything OpsX holds about one prospect, for the client to answer an access request:
-    the record, phones, visits with their reports and answers, notes and timeline, and the
-    files' details with the path prospect_export_archive stores each one's bytes under.
-    `attached`: the prospect's files (queries.attached_files), when the caller has them."""
-    if attached is None:
-        attached = queries.attached_files(prospect=prospect)
-
-    def user(u):
-        return u.email if u else None
-
-    visits = prospect.visits.select_related("user", "checklist").order_by("scheduled_at", "pk")
-    events = prospect.events.select_related("actor").order_by("at", "pk")
-    return {
-        "prospect": {
-            "id": str(prospect.public_id),
-            **{f: getattr(prospect, f) for f in PROSPECT_FIELDS if f not in ("owner",)},
-            "latitude": str(prospect.latitude) if prospect.latitude is not None else None,
-            "longitude": str(prospect.longitude) if prospect.longitude is not None else None,
-            "owner": user(prospect.owner),
-            "custom": prospect.custom,
-            "created_at": prospect.created_at.isoformat(),
-            "updated_at": prospect.updated_at.isoformat(),
-        },
-        "phones": list(prospect.phones.values_list("number", flat=True)),
-        "visits": [
-            {
-                "id": str(v.public_id),
-                "user": user(v.user),
-                "status": v.status,
-                "scheduled_at": v.scheduled_at and v.scheduled_at.isoformat(),
-                "checked_in_at": v.checked_in_at and v.checked_in_at.isoformat(),
-                "checked_out_at": v.checked_out_at and v.checked_out_at.isoformat(),
-                "outcome": v.outcome,
-                "report": v.report,
-                "checklist": v.checklist.name if v.checklist else None,
-                "answers": v.answers,
-            }
-            for v in visits
-        ],
-        "timeline": [
-            {"at": e.at.isoformat(), "kind": e.kind, "by": user(e.actor), "text": e.text}
-            for e in events
-        ],
-        "files": [
-            {
-                "id": str(f.public_id),
-                "name": f.name,
-                "type": f.content_type,
-                "size": f.size,
-                "path": _archive_path(f),
-            }
-            for f in attached
-        ],
-    }
-
-
-def _archive_path(stored: StoredFile) -> str:
-    return f"files/{stored.public_id.hex[:8]}-{stored.name}"  # unique, and still readable
-
-
 def prospect_export_archive(prospect: Prospect, *, actor: User) -> IO[bytes]:
-    """Everything held about one prospect as a ZIP file: prospect.json (the record, phones,
-    visits, timeline and the files' details) and the files themselves under files/. Written to
-    a temporary file a megabyte at a time, so memory stays flat whatever the files weigh.
-    `actor`: who downloads it (an export of personal data is recorded in the audit trail)."""
-    attached = queries.attached_files(prospect=prospect)
-    data = prospect_export_data(prospect, attached=attached)
-    archive = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it once sent
-    try:
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-            for stored, entry in zip(attached, data["files"], strict=True):
-                try:
-                    with (
-                        stored.blob.open("rb") as src,
-                        zf.open(entry["path"], "w", force_zip64=True) as dst,
-                    ):
-                        shutil.copyfileobj(src, dst, 1024 * 1024)
-                except FileNotFoundError:  # its bytes were lost: say so rather than fail
-                    entry["path"], entry["missing"] = None, True
-            text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-            zf.writestr("prospect.json", text)
-    except BaseException:
-        archive.close()
-        raise
-    archive.seek(0)
+    """Everything held about one prospect as a ZIP file (exporting.prospect_archive), the
+    download recorded in the audit trail: an export of personal data, by `actor`."""
+    archive, data = exporting.prospect_archive(prospect)
     audit.record(
         actor=actor,
         action=audit.Action.PROSPECT_DATA_EXPORTED,
         target=prospect,
-        counts={"visits": len(data["visits"]), "files": len(attached)},
+        counts={"visits": len(data["visits"]), "files": len(data["files"])},
     )
     return archive
 

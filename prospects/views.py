@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from clients.decorators import client_admin_required, client_member_required
-from opsx.forms import posted
+from opsx.forms import flash_refusal, posted
 
 from . import exporting, files, importing, queries, services
 from .forms import (
@@ -52,7 +52,7 @@ def _status(form) -> int:
 @client_member_required
 def prospect_list(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     try:
         page = queries.prospect_page(
@@ -108,7 +108,7 @@ def prospect_bulk(request):
                 status=data["status"],
             )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"{n} prospect(s) updated.")
     return redirect(back)
@@ -117,7 +117,7 @@ def prospect_bulk(request):
 @client_member_required
 def prospect_export(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     rows = services.prospects_export(
         client=request.client, actor=request.user, qs=qs, definitions=definitions
@@ -130,7 +130,7 @@ def prospect_export(request):
 
 @client_member_required
 def prospect_create(request):
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     form = ProspectForm(
         posted(request),
         client=request.client,
@@ -152,7 +152,7 @@ def prospect_create(request):
 @client_member_required
 def prospect_detail(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     context = {
         "prospect": prospect,
         "phones": list(prospect.phones.all()),
@@ -172,7 +172,7 @@ def prospect_detail(request, public_id):
 @client_member_required
 def prospect_edit(request, public_id):
     prospect = queries.access_prospect(request.client, public_id)
-    definitions = services.custom_field_definitions(request.client)
+    definitions = queries.custom_field_definitions(request.client)
     form = ProspectForm(
         posted(request),
         client=request.client,
@@ -203,7 +203,7 @@ def prospect_note(request, public_id):
                 prospect=prospect, actor=request.user, text=form.cleaned_data["text"]
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            flash_refusal(request, exc)
         else:
             messages.success(request, "Note added.")
     else:
@@ -229,7 +229,7 @@ def _upload(request, **target) -> None:
             client=request.client, actor=request.user, upload=form.cleaned_data["file"], **target
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"{stored.name} uploaded.")
 
@@ -275,7 +275,7 @@ def visit_plan(request, public_id):
         try:
             visit = services.visit_plan(prospect=prospect, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            flash_refusal(request, exc)
         else:
             messages.success(request, "Visit planned.")
             return redirect("prospects:visit", visit.public_id)
@@ -333,7 +333,7 @@ def visit_check_in(request, public_id):
     try:
         services.visit_check_in(visit=visit, actor=request.user, **form.cleaned_data)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, "Checked in.")
     return redirect("prospects:visit", visit.public_id)
@@ -346,7 +346,7 @@ def visit_cancel(request, public_id):
     try:
         services.visit_cancel(visit=visit, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, "Visit cancelled.")
     return redirect("prospects:detail", visit.prospect.public_id)
@@ -398,7 +398,7 @@ def folder_create(request, public_id=None):
                 parent=parent,
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            flash_refusal(request, exc)
         else:
             return _library_redirect(folder)
     else:
@@ -469,7 +469,7 @@ def custom_fields(request):
         else:
             messages.success(request, "Field added.")
             return redirect("prospects:custom_fields")
-    context = {"form": form, "definitions": services.custom_field_definitions(request.client)}
+    context = {"form": form, "definitions": queries.custom_field_definitions(request.client)}
     return render(request, "prospects/custom_fields.html", context, status=_status(form))
 
 

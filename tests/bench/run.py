@@ -745,7 +745,7 @@ def child_export(client_id: int, mode: str) -> dict:
     from clients.models import Client
     from prospects.exporting import export_rows
     from prospects.models import Prospect
-    from prospects.services import custom_field_definitions
+    from prospects.queries import custom_field_definitions
 
     client = Client.objects.get(pk=client_id)
     qs = Prospect.objects.for_client(client)  # every client has exactly 100,000 prospects

@@ -5,13 +5,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import queries, services
-from accounts.forms import InviteForm, RoleForm
-from accounts.models import User
-from opsx.forms import posted
+from clients import audit
+from clients.decorators import client_admin_required
+from opsx.forms import flash_refusal, posted
 
-from . import audit
-from .decorators import client_admin_required
+from . import queries, services
+from .forms import InviteForm, RoleForm
+from .models import User
 
 
 @client_admin_required
@@ -22,7 +22,7 @@ def user_list(request):
         "invite_form": InviteForm(),
         "roles": User.Role.choices,
     }
-    return render(request, "clients/user_list.html", context)
+    return render(request, "accounts/admin_tasks/user_list.html", context)
 
 
 @client_admin_required
@@ -36,12 +36,17 @@ def user_invite(request):
         except ValidationError as exc:
             form.add_error("email", exc)
             if exc.code == "rate_limited":
-                return render(request, "clients/user_invite.html", {"form": form}, status=429)
+                return render(
+                    request, "accounts/admin_tasks/user_invite.html", {"form": form}, status=429
+                )
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("admin_tasks:users")
     return render(
-        request, "clients/user_invite.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "accounts/admin_tasks/user_invite.html",
+        {"form": form},
+        status=400 if form.errors else 200,
     )
 
 
@@ -50,7 +55,7 @@ def _act(request, action, success):
     try:
         result = action()
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash_refusal(request, exc)
     else:
         messages.success(request, success(result) if callable(success) else success)
     return redirect("admin_tasks:users")
@@ -150,4 +155,4 @@ def audit_log(request):
         "people": people,
         "actions": audit.Action.choices,
     }
-    return render(request, "clients/audit_log.html", context)
+    return render(request, "accounts/admin_tasks/audit_log.html", context)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import admin_tasks as views
 
 app_name = "admin_tasks"
 
