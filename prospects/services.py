@@ -1,6 +1,6 @@
 """Every change of state of prospects, their notes and visits, custom fields and checklists.
 
-Files and folders are in files.py, CSV import in importing.py; the reads the services share
+Files and folders are in files.py, the CSV import in the importing package; the reads the services share
 (custom field definitions, owners) in queries.py, the CSV export and the prospect ZIP file
 built in exporting.py.
 """

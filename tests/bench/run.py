@@ -593,6 +593,7 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
     from django.db.models.query import QuerySet
 
     from clients.models import Client
+    from opsx import bulk
     from prospects import importing
     from prospects.models import ImportJob
 
@@ -607,7 +608,7 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
     upload_s = time.perf_counter() - t0
     # This process is the worker: import_start's on-commit enqueue is dropped and import_run
     # is called directly below, as the Celery task would.
-    with mock.patch.object(importing, "_enqueue", lambda job_id: None):
+    with mock.patch.object(importing.jobs, "_enqueue", lambda job_id: None):
         importing.import_start(job=job, actor=actor, mapping=IMPORT_MAPPING, on_duplicate="update")
 
     clock = _Clock()
@@ -628,7 +629,7 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
         if mode == "time":  # a few perf_counter calls per batch or row: no measurable cost
             # The helper thread's work overlaps the writes: reported apart, not in the sum.
             stack.enter_context(
-                clock.patch(importing._Runner, "_check", lambda a: HELPER + "checking rows")
+                clock.patch(importing.pipeline.Runner, "_check", lambda a: HELPER + "checking rows")
             )
             stack.enter_context(
                 clock.patch(importing.ImportPlanner, "plan", lambda a: HELPER + "planning rows")
@@ -646,10 +647,10 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             stack.enter_context(
                 clock.patch(QuerySet, "_fetch_all", lambda a: "ORM reads (duplicate lookups, job)")
             )
-            stack.enter_context(clock.patch(importing, "copy_text_into", lambda a: f"COPY {a[0]}"))
+            stack.enter_context(clock.patch(bulk, "copy_text_into", lambda a: f"COPY {a[0]}"))
             stack.enter_context(
                 clock.patch(
-                    importing,
+                    importing.writer,
                     "update_from_stage",
                     lambda a: f"UPDATE {a[0].__name__} (with its COPY)",
                 )

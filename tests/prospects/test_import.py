@@ -31,7 +31,7 @@ def writer(request, monkeypatch):
     """Both ways rows are written: COPY and UPDATE ... FROM on PostgreSQL, the ORM's bulk
     methods on the embedded SQLite default (exercised here on PostgreSQL)."""
     if request.param == "orm":
-        monkeypatch.setattr(importing, "is_postgres", lambda: False)
+        monkeypatch.setattr(importing.writer, "is_postgres", lambda: False)
     return request.param
 
 
@@ -356,17 +356,17 @@ def test_a_job_whose_worker_died_is_resumed_after_its_last_committed_batch(
     rows = "".join(f"Person {i},p{i}@x.example\n" for i in range(7))
     job = _queued(personas, ("Name,Email\n" + rows).encode(), {"Name": "name", "Email": "email"})
 
-    real_commit, calls = importing._Runner._commit, []
+    real_commit, calls = importing.pipeline.Runner._commit, []
 
     def commit_then_die(self, batch, last=False):
         real_commit(self, batch, last=last)
         calls.append(batch.records)
         raise SystemExit("worker killed")  # not an Exception: nothing marks the job
 
-    monkeypatch.setattr(importing._Runner, "_commit", commit_then_die)
+    monkeypatch.setattr(importing.pipeline.Runner, "_commit", commit_then_die)
     with pytest.raises(SystemExit):
         importing.import_run(job.pk)
-    monkeypatch.setattr(importing._Runner, "_commit", real_commit)
+    monkeypatch.setattr(importing.pipeline.Runner, "_commit", real_commit)
     job.refresh_from_db()
     assert (job.status, job.processed_rows, Prospect.objects.count()) == ("running", 2, 2)
 
@@ -415,8 +415,8 @@ def test_an_error_while_checking_rows_marks_the_job_failed(personas, monkeypatch
             raise LookupError("checker broke")
         return {"name": raw["name"]}
 
-    monkeypatch.setattr(importing, "clean_prospect", explode)
-    monkeypatch.setattr(importing.settings, "IMPORT_BATCH_SIZE", 1)
+    monkeypatch.setattr(importing.pipeline, "clean_prospect", explode)
+    monkeypatch.setattr(importing.pipeline.settings, "IMPORT_BATCH_SIZE", 1)
     importing.import_run(job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "LookupError" in job.failure_reason

@@ -1,0 +1,184 @@
+"""The run of an import: the two-thread pipeline over batches (Runner)."""
+
+import gc
+import itertools
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clients.tenancy import tenant_scope
+
+from ..models import ImportJob
+from ..queries import active_owners_by_email, custom_field_definitions
+from ..validation import clean_prospect
+from .batches import Checked, Plan
+from .ending import audit_end, drop_source
+from .mapping import BASE_FIELDS
+from .planner import ImportPlanner
+from .reading import iter_records
+from .writer import ProspectWriter
+
+SWITCH_INTERVAL = 0.0002  # seconds; see Runner.run
+GC_THRESHOLD = 10_000  # allocations between young collections during a run (Python's: 700)
+
+
+class Lost(Exception):
+    """Another run took the job over (this one was presumed dead)."""
+
+
+class Runner:
+    """Runs an import as a pipeline over batches of rows; while this thread writes batch k:
+
+        helper thread:  read and check batch k+2 (validation), then plan batch k+1 (dedupe
+                        against what was looked up, rows built for COPY)
+        this thread:    look up batch k+1's duplicates, then write batch k (COPY, UPDATE, commit)
+
+    The helper never touches the database. This thread spends most of its time waiting for
+    PostgreSQL, which releases the GIL, so Python work and database work overlap on two
+    cores. Batch k+1 is looked up before batch k is written, so the planner keeps the rows of
+    the batch it planned last and prefers them to what the database returned."""
+
+    def __init__(self, job: ImportJob, token: uuid.UUID):
+        self.job, self.token, self.client = job, token, job.client
+        # Every transaction of the run is restricted to the job's client (row-level security):
+        # a row planned with another client's id is refused by the database.
+        with tenant_scope(self.client):
+            self.definitions = custom_field_definitions(self.client)
+            self.owners = active_owners_by_email(self.client)
+        self.columns = [
+            (i, job.mapping[h]) for i, h in enumerate(job.headers) if job.mapping.get(h)
+        ]
+        self.width = len(job.headers)
+        self.batch_size = settings.IMPORT_BATCH_SIZE
+        self.writer = ProspectWriter(self.client, job, job.created_by_id)
+        self.planner = ImportPlanner(self.client.pk, job, job.created_by_id, self.writer.copy)
+
+    def run(self) -> None:
+        # After each database round trip this thread needs the GIL back from the helper;
+        # by default it waits up to 5 ms for it, which would serialise the two threads.
+        # The setting is process-wide; a worker process runs one task at a time.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        # Each row allocates a few dicts and lists, so the cyclic garbage collector would run
+        # every few rows, each time walking everything the worker holds (Django, the
+        # batches in flight): a third of the time spent validating. The rows hold no cycles;
+        # the objects from before the run are set aside (gc.freeze) and the collector runs
+        # less often.
+        thresholds = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+        try:
+            self._run()
+        finally:
+            sys.setswitchinterval(interval)
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
+
+    def _run(self) -> None:
+        with (
+            self.job.source.open("rb") as fileobj,
+            ThreadPoolExecutor(1, thread_name_prefix="import") as helper,
+        ):
+            records = iter_records(fileobj, self.job.delimiter)
+            for _ in range(self.job.processed_rows):  # resume: skip what is committed
+                next(records, None)
+            # Only the helper reads the file (its tasks run one after the other).
+            batches = iter(lambda: list(itertools.islice(records, self.batch_size)), [])
+            checking = helper.submit(self._check_next, batches)
+            planning = None  # the plan of the batch before, not written yet
+            while True:
+                try:
+                    checked = checking.result()
+                except Exception:
+                    if planning is not None:  # keep what was ready before the failure
+                        self._commit(planning.result())
+                    raise
+                if checked is None:
+                    break
+                checking = helper.submit(self._check_next, batches)
+                if planning is not None and not self.writer.copy:
+                    # Without COPY the database assigns ids as it writes: write first.
+                    self._commit(planning.result())
+                    planning = None
+                with tenant_scope(self.client):
+                    found = self.writer.find(checked)
+                upcoming = helper.submit(self.planner.plan, checked, found)
+                if planning is not None:
+                    self._commit(planning.result())
+                planning = upcoming
+            self._commit(planning.result() if planning else Plan(records=0), last=True)
+
+    def _check_next(self, batches) -> "Checked | None":
+        batch = next(batches, None)
+        return None if batch is None else self._check(batch)
+
+    def _raw(self, cells: list[str]) -> dict:
+        raw: dict = {}
+        for index, target in self.columns:
+            value = cells[index] if index < len(cells) else ""
+            if target == "phones":
+                raw["phones"] = f"{raw['phones']};{value}" if raw.get("phones") else value
+            else:
+                raw[target] = value
+        return raw
+
+    def _check(self, batch: list) -> Checked:
+        """Validate a batch (in the helper thread: no database access here)."""
+        checked = Checked(records=len(batch))
+        for row_number, cells, error in batch:
+            if cells is None:
+                checked.errors.append((row_number, error))
+                continue
+            if not any(c.strip() for c in cells):
+                continue  # a blank line
+            if len(cells) > self.width:
+                checked.errors.append(
+                    (
+                        row_number,
+                        f"The row has {len(cells)} cells but the header has {self.width} columns.",
+                    )
+                )
+                continue
+            try:
+                data = clean_prospect(
+                    self._raw(cells), definitions=self.definitions, owners_by_email=self.owners
+                )
+            except ValidationError as exc:
+                reasons = "; ".join(
+                    f"{BASE_FIELDS.get(f, f.removeprefix('custom.'))}: {' '.join(m)}"
+                    for f, m in exc.message_dict.items()
+                )
+                checked.errors.append((row_number, reasons))
+                continue
+            checked.good.append((row_number, data))
+            if data.get("email"):
+                checked.emails.add(data["email"])
+            checked.numbers.update(data.get("phones", ()))
+        return checked
+
+    def _commit(self, plan: Plan, *, last: bool = False) -> None:
+        with transaction.atomic(), tenant_scope(self.client):
+            job = ImportJob.objects.select_for_update().get(pk=self.job.pk)
+            if job.run_token != self.token:
+                raise Lost
+            self.writer.write(plan)
+            job.processed_rows = F("processed_rows") + plan.records
+            job.created_count = F("created_count") + plan.created
+            job.updated_count = F("updated_count") + plan.updated
+            job.skipped_count = F("skipped_count") + plan.skipped
+            job.error_count = F("error_count") + len(plan.errors)
+            job.heartbeat_at = timezone.now()
+            if last:
+                job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
+                drop_source(job)
+            job.save()
+            job.refresh_from_db()
+            self.job = job
+            if last:
+                audit_end(job)
