@@ -1,8 +1,8 @@
 """Every change of state of prospects, their notes and visits, custom fields and checklists.
 
-Files and folders are in files.py, the CSV import in the importing package; the reads the services share
-(custom field definitions, owners) in queries.py, the CSV export and the prospect ZIP file
-built in exporting.py.
+Files and folders are in files.py, the CSV import in the importing package; the reads the
+services share (custom field definitions, owners) in queries.py, the CSV export and the prospect
+ZIP file built in exporting.py.
 """
 
 from collections.abc import Iterator
