@@ -145,6 +145,7 @@ def _send_invitation(invitation: Invitation) -> None:
             "max_age_days": settings.INVITATION_MAX_AGE_DAYS,
         },
         category=mail.Category.ACCOUNT,
+        secret_ttl=datetime.timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
 
 

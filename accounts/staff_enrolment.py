@@ -106,6 +106,7 @@ def staff_enrolment_send(*, user: "User") -> bool:
             "max_age_hours": settings.STAFF_ENROLMENT_LINK_MAX_AGE_HOURS,
         },
         category=mail.Category.ACCOUNT,
+        secret_ttl=max_age(),
     )
     return True
 

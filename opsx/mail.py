@@ -36,12 +36,6 @@ RESEND_BATCH = 200
 TEXT_ENGINE = "text"
 
 
-def _secret_link_ttls() -> dict[str, timedelta]:
-    """How long the secret link in each of our templates works; a pending message carrying it
-    expires with it. A caller may pass `secret_ttl=` instead (e.g. a link with its own age)."""
-    return {"invitation": timedelta(days=settings.INVITATION_MAX_AGE_DAYS)}
-
-
 def render_text(template_name: str, context: dict, request=None) -> str:
     """Render a plain-text mail template (subject or body) without HTML escaping."""
     return render_to_string(template_name, context, request, using=TEXT_ENGINE)
@@ -58,8 +52,8 @@ def queue(
     """Render `emails/<template>-*` and record it for delivery after the transaction commits.
 
     `secret_ttl` is the lifetime of the shortest secret link in the message: past it the
-    message is never sent (the periodic task marks it failed and purges it). Templates known to
-    carry a link (`_secret_link_ttls`) get their lifetime without the caller passing it.
+    message is never sent (the periodic task marks it failed and purges it). The caller knows
+    its link's lifetime, so every caller whose mail carries one passes it.
     """
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_text(f"emails/{template}-subject.txt", context).split())
@@ -68,8 +62,6 @@ def queue(
         body_html = render_to_string(f"emails/{template}-body.html", context).strip()
     except TemplateDoesNotExist:
         body_html = ""
-    if secret_ttl is None:
-        secret_ttl = _secret_link_ttls().get(template)
     return _record(
         to=to,
         subject=subject,

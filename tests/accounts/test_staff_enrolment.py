@@ -99,6 +99,16 @@ def test_the_password_alone_cannot_set_up_two_factor_nor_open_the_admin(client, 
 
 
 @pytest.mark.django_db
+def test_the_enrolment_mail_expires_with_its_link(client, staff, settings):
+    settings.STAFF_ENROLMENT_LINK_MAX_AGE_HOURS = 2
+    sign_in(client, staff)
+    before = timezone.now()
+    open_admin(client)
+    [message] = OutboundMessage.objects.filter(subject__icontains="two-factor")
+    assert before + timedelta(hours=2) <= message.expires_at <= timezone.now() + timedelta(hours=2)
+
+
+@pytest.mark.django_db
 def test_opening_the_admin_mails_the_link_to_the_staff_address(client, staff, smtp_server):
     sign_in(client, staff)
     open_admin(client)
