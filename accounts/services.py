@@ -462,15 +462,9 @@ def user_end_sessions(user: User, *, acting_user: User | None = None) -> int:
     """Sign the user out everywhere (allauth keeps a row per session). `acting_user`: who asked
     (None: the system), for the audit trail; nothing is recorded when no session was open."""
     sessions = list(UserSession.objects.filter(user=user))
-    get_sessions_adapter().end_sessions(sessions)
-    if sessions:
-        audit.record(
-            actor=acting_user,
-            action=audit.Action.USER_SESSIONS_ENDED,
-            target=user,
-            counts={"sessions": len(sessions)},
-        )
-    return len(sessions)
+    for session in sessions:
+        session.user = user  # sessions_end names the person in the event; no query for it
+    return sessions_end(sessions=sessions, acting_user=acting_user)
 
 
 def sessions_end(*, sessions: list[UserSession], acting_user: User | None) -> int:
