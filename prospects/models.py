@@ -381,6 +381,11 @@ class ImportJob(TenantModel):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV or text file"
+        XLSX = "xlsx", "Excel workbook"
+        VCF = "vcf", "vCard address book"
+
     class OnDuplicate(models.TextChoices):
         UPDATE = "update", "Update the existing prospect"
         SKIP = "skip", "Skip the row"
@@ -392,9 +397,23 @@ class ImportJob(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     source = models.FileField(upload_to=_blob_path, max_length=200)
     original_name = models.CharField(max_length=255)
+    # How the stored file is read (detected at upload; the person may change encoding,
+    # header row and sheet on the mapping page, which reads the file again).
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.CSV)
+    encoding = models.CharField(max_length=40, default="utf-8")  # a Python codec name; CSV only
     delimiter = models.CharField(max_length=1, default=",")
+    sheet = models.CharField(max_length=100, blank=True)  # .xlsx: the sheet read
+    sheets = models.JSONField(default=list, blank=True)  # .xlsx: every sheet's name
+    header_row = models.PositiveIntegerField(default=1)  # the file's row naming the columns
+    # Column names as shown and mapped: blank ones named "Column N", repeated ones numbered.
     headers = models.JSONField(default=list)
-    mapping = models.JSONField(default=dict, blank=True)  # column header -> prospect field
+    # Per column, from reading the whole file at upload: {"filled": rows with a value,
+    # "values": [[value, rows], ...] the most frequent distinct values, "more": bool}.
+    column_stats = models.JSONField(default=dict, blank=True)
+    # column header -> prospect field; several columns may feed name, email, phones, notes, tags
+    mapping = models.JSONField(default=dict, blank=True)
+    # field -> {value as found (casefolded) -> our value, "" = leave empty}: status, owner, country
+    value_mapping = models.JSONField(default=dict, blank=True)
     on_duplicate = models.CharField(
         max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.UPDATE
     )
@@ -405,7 +424,10 @@ class ImportJob(TenantModel):
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
+    # rows that went into a prospect an earlier row of the same file created or updated
+    merged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)  # rows refused (not imported)
+    warned_count = models.PositiveIntegerField(default=0)  # rows imported with warnings
     # The run that holds the job; a stale heartbeat lets the watchdog hand it to a new run.
     run_token = models.UUIDField(null=True, blank=True)
     runs = models.PositiveSmallIntegerField(default=0)
@@ -441,8 +463,16 @@ class ImportRowError(TenantModel):
     job = models.ForeignKey(
         ImportJob, on_delete=models.CASCADE, related_name="row_errors", db_index=False
     )
-    row_number = models.PositiveIntegerField()  # 1 = the header line, data starts at 2
+
+    class Level(models.TextChoices):
+        REFUSED = "refused", "Row not imported"
+        WARNING = "warning", "Imported, cell left empty"
+
+    row_number = models.PositiveIntegerField()  # the row in the file (the header's + 1 onward)
     reason = models.TextField()
+    level = models.CharField(max_length=7, choices=Level.choices, default=Level.REFUSED)
+    column = models.CharField(max_length=255, blank=True)  # the column's header, if one cell
+    value = models.CharField(max_length=200, blank=True)  # that cell's value, shortened
 
     class Meta:
         ordering = ["row_number"]
