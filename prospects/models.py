@@ -470,9 +470,13 @@ class ImportRowError(TenantModel):
 
     row_number = models.PositiveIntegerField()  # the row in the file (the header's + 1 onward)
     reason = models.TextField()
-    level = models.CharField(max_length=7, choices=Level.choices, default=Level.REFUSED)
-    column = models.CharField(max_length=255, blank=True)  # the column's header, if one cell
-    value = models.CharField(max_length=200, blank=True)  # that cell's value, shortened
+    level = models.CharField(max_length=7, choices=Level.choices, db_default=Level.REFUSED)
+    column = models.CharField(
+        max_length=255, blank=True, db_default=""
+    )  # the column's header, if one cell
+    value = models.CharField(
+        max_length=200, blank=True, db_default=""
+    )  # that cell's value, shortened
 
     class Meta:
         ordering = ["row_number"]
