@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 
+from . import importing
 from .models import Checklist, CustomField, ImportJob, Prospect, Visit
 from .validation import clean_coordinate
 
@@ -294,8 +295,39 @@ class ChecklistForm(forms.Form):
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file", help_text="UTF-8, with a header row naming the columns."
+        label="File",
+        help_text=(
+            "A CSV or text file in any encoding, an Excel workbook (.xlsx) or a vCard address "
+            "book (.vcf), with a row naming the columns (vCards need none)."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.txt,.tsv,.tab,.xlsx,.vcf,text/csv,text/plain,text/vcard"}
+        ),
     )
+
+
+class ImportReadForm(forms.Form):
+    """How to read the uploaded file again: its encoding (text files), the row naming the
+    columns (posted by the row's own button; absent: detect it again), the sheet (.xlsx)."""
+
+    encoding = forms.ChoiceField(label="Encoding", required=False)
+    header_row = forms.IntegerField(min_value=1, required=False)
+    sheet = forms.ChoiceField(label="Sheet", required=False)
+
+    def __init__(self, *args, job: ImportJob, **kwargs):
+        super().__init__(*args, **kwargs)
+        encodings = dict(importing.ENCODINGS)
+        encodings.setdefault(job.encoding, importing.encoding_label(job.encoding))
+        self.fields["encoding"].choices = list(encodings.items())
+        self.fields["encoding"].initial = job.encoding
+        self.fields["sheet"].choices = [(name, name) for name in job.sheets]
+        self.fields["sheet"].initial = job.sheet
+        if job.format == ImportJob.Format.XLSX:
+            del self.fields["encoding"]
+        else:
+            del self.fields["sheet"]
+        if job.format == ImportJob.Format.VCF:
+            del self.fields["header_row"]
 
 
 class ImportMappingForm(forms.Form):

@@ -21,6 +21,7 @@ from .forms import (
     CustomFieldForm,
     FolderForm,
     ImportMappingForm,
+    ImportReadForm,
     ImportUploadForm,
     NoteForm,
     PositionForm,
@@ -546,6 +547,7 @@ def import_map(request, public_id):
         return redirect("prospects:import_detail", job.public_id)
     try:
         preview = importing.import_preview(job)
+        file_rows = importing.import_file_rows(job)
     except importing.SourceMissing:
         return _import_gone(request, job)
     fields = importing.import_fields(request.client)
@@ -567,8 +569,37 @@ def import_map(request, public_id):
         "form": form,
         "columns": [form[name] for name in form.column_fields],
         "preview": preview,
+        "read_form": ImportReadForm(job=job),
+        "file_rows": file_rows,
+        "encoding_label": importing.encoding_label(job.encoding),
     }
     return render(request, "prospects/import_map.html", context, status=_status(form))
+
+
+@require_POST
+@client_member_required
+def import_reread(request, public_id):
+    """The mapping page's "read the file differently": encoding, header row or sheet."""
+    job = queries.access_import(request.client, public_id)
+    if job.status != ImportJob.Status.UPLOADED:
+        return redirect("prospects:import_detail", job.public_id)
+    form = ImportReadForm(request.POST, job=job)
+    if not form.is_valid():
+        flash_refusal(request, ValidationError([e for errs in form.errors.values() for e in errs]))
+        return redirect("prospects:import_map", job.public_id)
+    try:
+        importing.import_reread(
+            job=job,
+            actor=request.user,
+            encoding=form.cleaned_data.get("encoding") or None,
+            header_row=form.cleaned_data.get("header_row"),
+            sheet=form.cleaned_data.get("sheet") or None,
+        )
+    except importing.SourceMissing:
+        return _import_gone(request, job)
+    except ValidationError as exc:
+        flash_refusal(request, exc)
+    return redirect("prospects:import_map", job.public_id)
 
 
 def _import_gone(request, job: ImportJob):

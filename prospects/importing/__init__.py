@@ -1,7 +1,10 @@
-"""CSV import of prospects: upload, map columns, run in a Celery job that resumes.
+"""Import of prospects from CSV, Excel and vCard files: upload, map columns, run in a Celery
+job that resumes.
 
 One module per concern, each importing only those before it (tests/prospects/
-test_import_layout.py keeps it so): reading (the CSV) <- mapping (upload, fields) ;
+test_import_layout.py keeps it so): excel (.xlsx rows), vcard (.vcf rows) <- reading (the
+file's format, encoding, header row, rows, column statistics) <- mapping (upload, re-read,
+fields) ;
 batches (the data passed along) <- writer (the columns, ProspectWriter) <- planner <- pipeline
 (the two-thread Runner) <- jobs (start, claim, run, sweeps, delete). ending (a job's audit event
 and its CSV forgotten) is shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
@@ -22,24 +25,31 @@ from .mapping import (
     SourceMissing,
     guess_mapping,
     import_fields,
+    import_file_rows,
     import_preview,
+    import_reread,
     import_source_readable,
     import_upload,
 )
 from .planner import ImportPlanner
+from .reading import ENCODINGS, encoding_label
 from .writer import ProspectWriter
 
 __all__ = [
     "BASE_FIELDS",
+    "ENCODINGS",
     "UNSTARTED_KEPT",
     "ImportPlanner",
     "ProspectWriter",
     "SourceMissing",
+    "encoding_label",
     "error_report_rows",
     "guess_mapping",
     "import_delete",
     "import_fields",
+    "import_file_rows",
     "import_preview",
+    "import_reread",
     "import_run",
     "import_source_readable",
     "import_start",

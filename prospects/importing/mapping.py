@@ -1,7 +1,7 @@
-"""An import's upload and its mapping: the file checked and kept, columns mapped to fields."""
+"""An import's upload and its mapping: the file checked and kept, read again as the person
+chooses (encoding, header row, sheet), columns mapped to fields. Imports reading."""
 
-import csv
-import io
+from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -11,11 +11,11 @@ from accounts.models import User
 from clients.models import Client
 
 from ..models import CustomField, ImportJob
-from .reading import check_text, iter_records, open_text, sniff_delimiter
+from .reading import detect_format, first_rows, open_records, read_layout
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
-MAX_COLUMNS = 200
 PREVIEW_ROWS = 5
+FILE_ROWS = 10  # the file's first rows shown to pick the header row from
 
 BASE_FIELDS = {
     "name": "Name",
@@ -65,55 +65,71 @@ def import_fields(client: Client) -> dict[str, str]:
 
 @transaction.atomic
 def import_upload(*, client: Client, actor: User, upload: UploadedFile) -> ImportJob:
-    """Check the file (UTF-8, a header row, readable CSV) and keep it for mapping."""
+    """Check the file (its format, encoding, a header row, data rows) and keep it for mapping."""
     if upload.size == 0:
         raise ValidationError("The file is empty.")
     if upload.size > MAX_IMPORT_BYTES:
         raise ValidationError(
             f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it."
         )
-    check_text(upload)
-    text = open_text(upload)
-    sample = text.read(64 * 1024)
-    text.detach()
-    delimiter = sniff_delimiter(sample)
-    try:
-        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    except csv.Error:
-        header = []
-    header = [" ".join(h.split()) for h in header]
-    if not any(header):
-        raise ValidationError("The first row must name the columns (Name, Email, Phone, …).")
-    if len(header) > MAX_COLUMNS:
-        raise ValidationError(
-            f"The file has {len(header)} columns; at most {MAX_COLUMNS} are read."
-        )
-    blanks = [i + 1 for i, h in enumerate(header) if not h]
-    if blanks:
-        raise ValidationError(
-            f"Column {blanks[0]} has no name in the header row; name it or remove it."
-        )
-    dupes = {h for h in header if header.count(h) > 1}
-    if dupes:
-        raise ValidationError(
-            f"Two columns are called “{sorted(dupes)[0]}”; give each column its own name."
-        )
-    total = sum(1 for _ in iter_records(upload, delimiter))
-    if total == 0:
-        raise ValidationError("The file has a header row but no data rows.")
+    name = upload.name or "import.csv"
     job = ImportJob(
         client=client,
         created_by=actor,
-        original_name=(upload.name or "import.csv")[:255],
-        delimiter=delimiter,
-        headers=header,
-        total_rows=total,
+        original_name=name[:255],
+        format=detect_format(upload, name),
     )
+    read_layout(job, upload)
     upload.seek(0)
-    job.source.save("import.csv", upload, save=False)
-    job.mapping = guess_mapping(client, header)
+    job.source.save(f"import.{job.format}", upload, save=False)
+    job.mapping = _guess(job)
     job.save()
     return job
+
+
+@transaction.atomic
+def import_reread(
+    *,
+    job: ImportJob,
+    actor: User,
+    encoding: str | None = None,
+    header_row: int | None = None,
+    sheet: str | None = None,
+) -> ImportJob:
+    """Read the stored file again as the person chose: another encoding (CSV, vCard), header
+    row (None: detect it again) or sheet (.xlsx); headers, row count, column statistics and
+    the mapping guess follow. The job is unchanged when the file cannot be read that way.
+    Not audited, like the upload itself: nothing is imported until import_start."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.UPLOADED:
+        raise ValidationError("This import has already started.")
+    if job.format == ImportJob.Format.XLSX and encoding:
+        encoding = None  # a workbook has no text encoding
+    if header_row is not None and header_row < 1:
+        raise ValidationError("The header row is a row number from 1.")
+    if not job.source.name:
+        raise SourceMissing
+    try:
+        with job.source.open("rb") as fileobj:
+            read_layout(
+                job,
+                fileobj,
+                encoding=encoding or (job.encoding if job.format != "xlsx" else None),
+                header_row=header_row,
+                sheet=sheet or job.sheet or None,
+            )
+    except OSError as exc:
+        raise SourceMissing from exc
+    job.mapping = _guess(job)
+    job.save()
+    return job
+
+
+def _guess(job: ImportJob) -> dict[str, str]:
+    try:
+        return guess_mapping(job.client, job.headers, stats=job.column_stats)
+    except TypeError:  # until guess_mapping takes the statistics (H2's part)
+        return guess_mapping(job.client, job.headers)
 
 
 def guess_mapping(client: Client, headers: list[str]) -> dict[str, str]:
@@ -145,23 +161,33 @@ class SourceMissing(Exception):
 
 
 def import_preview(job: ImportJob) -> list[list[str]]:
-    """The first rows of the upload, for the mapping page; SourceMissing if it is gone."""
+    """The first data rows of the upload, for the mapping page; SourceMissing if it is gone."""
     rows = []
+    for _, cells, error in _read(job, open_records, PREVIEW_ROWS):
+        rows.append(cells if cells is not None else [error])
+    return rows
+
+
+def import_file_rows(job: ImportJob) -> list[tuple[int, list[str]]]:
+    """The file's first rows as they are, with their numbers, to pick the header row from."""
+    if job.format == ImportJob.Format.VCF:
+        return []  # a card is not a row: there is no header to pick
+    return _read(job, lambda j, f: first_rows(j, f, FILE_ROWS), FILE_ROWS)
+
+
+def _read(job: ImportJob, reader, count: int) -> list:
     if not job.source.name:
         raise SourceMissing
     try:
         with job.source.open("rb") as fileobj:
-            for _, cells, error in iter_records(fileobj, job.delimiter):
-                rows.append(cells if cells is not None else [error])
-                if len(rows) == PREVIEW_ROWS:
-                    break
-    except (OSError, UnicodeDecodeError) as exc:  # S3 storages may fail on the first read
+            return list(islice(reader(job, fileobj), count))
+    except (OSError, UnicodeDecodeError, ValidationError) as exc:
+        # S3 storages may fail on the first read; a file read at upload reads now
         raise SourceMissing from exc
-    return rows
 
 
 def import_source_readable(job: ImportJob) -> bool:
-    """Whether the upload's CSV can still be opened and read (one byte)."""
+    """Whether the upload's file can still be opened and read (one byte)."""
     if not job.source.name:
         return False
     try:

@@ -21,7 +21,7 @@ from .batches import Checked, Plan
 from .ending import audit_end, drop_source
 from .mapping import BASE_FIELDS
 from .planner import ImportPlanner
-from .reading import iter_records
+from .reading import open_records
 from .writer import ProspectWriter
 
 SWITCH_INTERVAL = 0.0002  # seconds; see Runner.run
@@ -85,7 +85,7 @@ class Runner:
             self.job.source.open("rb") as fileobj,
             ThreadPoolExecutor(1, thread_name_prefix="import") as helper,
         ):
-            records = iter_records(fileobj, self.job.delimiter)
+            records = open_records(self.job, fileobj)
             for _ in range(self.job.processed_rows):  # resume: skip what is committed
                 next(records, None)
             # Only the helper reads the file (its tasks run one after the other).

@@ -298,13 +298,10 @@ def test_semicolon_files_and_a_byte_order_mark_are_read(
     [
         (b"", "The submitted file is empty"),  # Django refuses it before we see it
         (b"Name,Email\n", "no data rows"),
-        ("Nom,Prénom\nÉlodie,Müller\n".encode("latin-1"), "not UTF-8"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a CSV file"),
         # binary data far into the file, past any sample, with its position
         (b"Name\n" + b"Ravi\n" * 3000 + b"Bad\x00row\n", "a NUL byte at position 15,008"),
-        (b"Name,Name\nA,B\n", "Two columns are called “Name”"),
-        (b"Name,,Email\nA,,a@x.example\n", "Column 2 has no name"),
-        (b"\n\nName\nA\n", "The first row must name the columns"),
+        (b"\n\n,,\n", "no row naming the columns"),
     ],
 )
 def test_bad_files_are_refused_at_upload_with_a_clear_message(signed_in, content, message):

@@ -47,6 +47,7 @@ POST_URLS = [
     ("prospects:file_delete", "file", {}),
     ("prospects:checklist_edit", "checklist", {"name": "x", "items": "a | check"}),
     ("prospects:import_map", "job", {"col_0": "name", "on_duplicate": "update"}),
+    ("prospects:import_reread", "job", {"encoding": "cp1252", "header_row": "2"}),
 ]
 
 

@@ -1,0 +1,125 @@
+"""Excel workbooks (.xlsx) as rows of text cells, streamed with openpyxl's read-only mode so a
+100,000-row sheet never sits in memory; cells come out as the person sees them in Excel.
+
+Imported by reading only; imports nothing of the package.
+"""
+
+import datetime
+import zipfile
+from collections.abc import Iterator
+
+from django.core.exceptions import ValidationError
+
+SAVE_AS_XLSX = (
+    "OpsX reads Excel workbooks (.xlsx), CSV and vCard files, not this format: open it and "
+    "save it as “Excel Workbook (.xlsx)” or “CSV UTF-8”, then upload it again."
+)
+OLD_OR_LOCKED = (
+    "This is an old Excel workbook (.xls) or a password-protected one, which OpsX cannot read: "
+    "open it in Excel, remove the password if it has one, and save it as “Excel Workbook "
+    "(.xlsx)” or “CSV UTF-8”, then upload it again."
+)
+DAMAGED = (
+    "This Excel file cannot be read (it is damaged or not really a workbook): open it in "
+    "Excel and save it again as .xlsx, or as “CSV UTF-8”."
+)
+
+
+def check_zip(fileobj, lower_name: str) -> str:
+    """A zip file is read as a workbook when it holds xl/workbook.xml; an OpenDocument or
+    Numbers file, or any other zip, gets a message saying what to do."""
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationError(DAMAGED) from None
+    finally:
+        fileobj.seek(0)
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "mimetype" in names or any(n.startswith("Index/") for n in names):
+        raise ValidationError(SAVE_AS_XLSX)  # .ods, .numbers
+    if lower_name.endswith(".xlsx"):
+        raise ValidationError(DAMAGED)
+    raise ValidationError("This is a zip archive, not a table: upload the CSV or .xlsx inside it.")
+
+
+def _open(fileobj):
+    import openpyxl  # only when a workbook is read: it is slow to import
+
+    fileobj.seek(0)
+    try:
+        return openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken file
+        raise ValidationError(DAMAGED) from None
+
+
+def sheet_names(fileobj) -> list[str]:
+    workbook = _open(fileobj)
+    try:
+        return [sheet.title for sheet in workbook.worksheets]  # not the chart sheets
+    finally:
+        workbook.close()
+
+
+def first_filled_sheet(fileobj, names: list[str]) -> str:
+    """The first sheet with a non-blank cell (workbooks often start with an empty sheet)."""
+    for name in names:
+        for _, cells, _ in rows(fileobj, name):
+            if cells and any(c.strip() for c in cells):
+                return name
+    raise ValidationError("Every sheet of this workbook is empty.")
+
+
+def rows(fileobj, sheet: str) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(Excel row number, cells, "") for every row of the sheet, blank ones included."""
+    workbook = _open(fileobj)
+    try:
+        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+        # The sheet's stored dimensions may be wrong (some tools write A1): read what is there.
+        worksheet.reset_dimensions()
+        for number, row in enumerate(worksheet.iter_rows(min_row=1), 1):
+            yield number, [cell_text(c.value, getattr(c, "number_format", "")) for c in row], ""
+    except ValidationError:
+        raise
+    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(DAMAGED) from exc
+    finally:
+        workbook.close()
+
+
+def cell_text(value, number_format: str | None) -> str:
+    """A cell as Excel shows it: a phone stored as a number is 9845012345 (not 9.8E+09 nor
+    9845012345.0), dates are ISO, booleans yes/no, percentages 12%."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, (int, float)):
+        if number_format and "%" in number_format:
+            return f"{number(value * 100)}%"
+        return number(value)
+    return str(value)
+
+
+def number(value: int | float) -> str:
+    """Without float noise (15 significant digits, as Excel shows) and never in E notation for
+    whole numbers such as phone numbers."""
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    text = f"{value:.15g}"
+    if "e" in text:  # a tiny or huge fraction: plain digits
+        text = f"{value:.15f}".rstrip("0").rstrip(".")
+    return text
