@@ -572,6 +572,7 @@ def import_map(request, public_id):
         "read_form": ImportReadForm(job=job),
         "file_rows": file_rows,
         "encoding_label": importing.encoding_label(job.encoding),
+        "delimiter_label": importing.DELIMITERS.get(job.delimiter, f"“{job.delimiter}”"),
     }
     return render(request, "prospects/import_map.html", context, status=_status(form))
 

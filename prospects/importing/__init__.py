@@ -32,11 +32,12 @@ from .mapping import (
     import_upload,
 )
 from .planner import ImportPlanner
-from .reading import ENCODINGS, encoding_label
+from .reading import DELIMITERS, ENCODINGS, encoding_label
 from .writer import ProspectWriter
 
 __all__ = [
     "BASE_FIELDS",
+    "DELIMITERS",
     "ENCODINGS",
     "UNSTARTED_KEPT",
     "ImportPlanner",

@@ -56,6 +56,7 @@ ENCODINGS = {
     "big5": "Chinese Traditional (Big5)",
     "euc_kr": "Korean (EUC-KR)",
 }
+DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _BOMS = [  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -258,7 +259,7 @@ def sniff_delimiter(sample: str) -> str:
     """The delimiter that splits most of the sample's first records into the same number of
     cells (more than one); title lines and notes above the header do not spoil it."""
     best, best_score = ",", 0
-    for delimiter in ",;\t|":
+    for delimiter in DELIMITERS:
         try:
             widths = [
                 len(r)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import itertools
 import json
 import os
 import random
@@ -40,6 +41,8 @@ import generate  # this folder, next to this file
 
 PAGE = 1000  # the deep page of the list bench
 IMPORT_ROWS = 100_000
+IMPORT_FORMATS = ("csv", "xlsx", "vcf")  # the import cases; --import-formats picks some
+VCF_ROWS = 20_000  # an address book: phones hold thousands of cards, not 100,000
 EXPORT_ROWS = 100_000
 LIST_CLIENT, IMPORT_CLIENT, EXPORT_CLIENT = 0, 1, 2  # indexes into the clients, by id
 
@@ -47,6 +50,7 @@ TARGET_PAGE_MS = 25
 TARGET_SEARCH_MS = 30
 TARGET_IMPORT_S = 10
 TARGET_IMPORT_MB = 300
+FLAT_MB = 10  # "flat memory": the peak after 10% of the rows grows by less than this
 TARGET_EXPORT_S = 5
 HELPER = "helper: "  # breakdown labels of time spent in the import's helper thread
 
@@ -441,6 +445,63 @@ def write_import_csv(path: Path, client, rows: int = IMPORT_ROWS) -> tuple[list[
     return [d[0] for d in dups], expected
 
 
+VCF_MAPPING = {
+    "Full name": "name", "Organisation": "organisation", "Email": "email",
+    "Mobile phone": "phones", "City": "city", "Region": "state", "Categories": "tags",
+    "Note": "notes",
+}  # fmt: skip
+
+
+def write_import_xlsx(csv_path: Path, path: Path) -> None:
+    """The CSV's rows as a workbook (written streamed), as Excel users have them: a mobile
+    number typed without spaces is stored as a number."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Leads")
+    mobile = IMPORT_HEADER.index("Mobile")
+    with csv_path.open(newline="", encoding="utf-8") as fh:
+        for k, row in enumerate(csv.reader(fh)):
+            if k and row[mobile].isdigit():
+                row[mobile] = int(row[mobile])
+            sheet.append(row)
+    workbook.save(path)
+
+
+def _vcard_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
+
+
+def write_import_vcf(csv_path: Path, path: Path, cards: int) -> None:
+    """The CSV's first rows as vCard 3.0 cards as a phone exports them (N, FN, ORG, TEL, EMAIL,
+    ADR, CATEGORIES, NOTE)."""
+    column = {name: i for i, name in enumerate(IMPORT_HEADER)}
+    with csv_path.open(newline="", encoding="utf-8") as fh, path.open("w", encoding="utf-8") as out:
+        reader = csv.reader(fh)
+        next(reader)
+        for row in itertools.islice(reader, cards):
+            given, _, family = row[column["Name"]].partition(" ")
+            lines = ["BEGIN:VCARD", "VERSION:3.0", f"N:{_vcard_text(family)};{_vcard_text(given)};;;",
+                     f"FN:{_vcard_text(row[column['Name']])}"]  # fmt: skip
+            if row[column["Company"]]:
+                lines.append(f"ORG:{_vcard_text(row[column['Company']])};")
+            lines.append(f"TEL;type=CELL;type=VOICE;type=pref:{row[column['Mobile']]}")
+            if row[column["Email"]]:
+                lines.append(f"EMAIL;type=INTERNET;type=HOME:{row[column['Email']]}")
+            city, state = row[column["City"]], row[column["State"]]
+            lines.append(f"item1.ADR;type=HOME:;;;{_vcard_text(city)};{_vcard_text(state)};;India")
+            lines.append("item1.X-ABADR:in")
+            if row[column["Tags"]]:
+                lines.append(
+                    "CATEGORIES:"
+                    + ",".join(_vcard_text(t) for t in row[column["Tags"]].split(", "))
+                )
+            if row[column["Notes"]]:
+                lines.append(f"NOTE:{_vcard_text(row[column['Notes']])}")
+            lines.append("END:VCARD")
+            out.write("\r\n".join(lines) + "\r\n")
+
+
 def _run_child(kind: str, *args: str, media_root: str) -> dict:
     env = {**os.environ, "OPSX_BENCH_MEDIA_ROOT": media_root}
     proc = subprocess.run(
@@ -457,10 +518,16 @@ def _run_child(kind: str, *args: str, media_root: str) -> dict:
 
 
 def bench_import(
-    client, workdir: Path, media_root: str, *, traced: bool, profile: str | None = None
+    client,
+    workdir: Path,
+    media_root: str,
+    *,
+    traced: bool,
+    profile: str | None = None,
+    rows: int = IMPORT_ROWS,
 ) -> list[JobResult]:
     path = workdir / "import.csv"
-    dup_ids, expected = write_import_csv(path, client)
+    dup_ids, expected = write_import_csv(path, client, rows)
     size = path.stat().st_size
     runs = {}
     modes = ["time"] + (["tracemalloc"] if traced else []) + (["profile"] if profile else [])
@@ -495,7 +562,7 @@ def bench_import(
         " of an earlier row, the rest new; on_duplicate=update",
         f"job: created {counts['created']:,}, updated {counts['updated']:,},"
         f" skipped {counts['skipped']:,}, errors {counts['errors']:,}",
-        f"time: import_run {timed['wall_s']:.2f} s ({IMPORT_ROWS / timed['wall_s']:,.0f} rows/s)"
+        f"time: import_run {timed['wall_s']:.2f} s ({rows / timed['wall_s']:,.0f} rows/s)"
         f" [{'PASS' if ok_time else 'OVER'}]; import_upload before it {timed['upload_s']:.2f} s",
         "  where: "
         + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in parts)
@@ -521,13 +588,53 @@ def bench_import(
     details.append(f"clean-up after each run (restore + VACUUM ANALYZE) {timed['cleanup_s']:.1f} s")
     return [
         JobResult(
-            label=f"CSV import {IMPORT_ROWS:,} rows (import_run)",
+            label=f"CSV import {rows:,} rows (import_run)",
             wall_s=timed["wall_s"],
             target=f"< {TARGET_IMPORT_S} s, < {TARGET_IMPORT_MB} MB",
             ok=ok_time and ok_mem,
             details=details,
         )
     ]
+
+
+def bench_file_import(client, workdir: Path, media_root: str, fmt: str, rows: int) -> JobResult:
+    """The same rows as an .xlsx workbook or a .vcf address book: wall time of import_run,
+    import_upload before it (it reads the whole file once for the column statistics), and
+    whether memory stays flat (the worker's peak RSS after 10% of the rows against the end)."""
+    csv_path = workdir / f"for-{fmt}.csv"
+    dup_ids, _ = write_import_csv(csv_path, client, rows)
+    path = workdir / f"import.{fmt}"
+    if fmt == "xlsx":
+        write_import_xlsx(csv_path, path)
+    else:
+        write_import_vcf(csv_path, path, rows)
+    try:
+        generate.snapshot_prospects(dup_ids)
+        timed = _run_child("import", str(client.pk), str(path), "time", media_root=media_root)
+    finally:
+        generate.restore_baseline()
+    if timed["status"] != "done":
+        raise RuntimeError(f"{fmt} import ended {timed['status']}: {timed['failure_reason']}")
+    counts = timed["counts"]
+    early, late = timed["rss_first_10pct"], timed["rss_peak"]
+    flat = late <= early + FLAT_MB * 1024 * 1024
+    label = {"xlsx": "Excel .xlsx", "vcf": "vCard .vcf"}[fmt]
+    return JobResult(
+        label=f"{label} import {rows:,} rows (import_run)",
+        wall_s=timed["wall_s"],
+        target="flat memory",
+        ok=flat,
+        details=[
+            f"file {_mb(path.stat().st_size)}; job: read {counts['processed']:,},"
+            f" created {counts['created']:,}, updated {counts['updated']:,},"
+            f" errors {counts['errors']:,}",
+            f"time: import_run {timed['wall_s']:.2f} s ({rows / timed['wall_s']:,.0f} rows/s);"
+            f" import_upload before it {timed['upload_s']:.2f} s",
+            f"memory: RSS {_mb(timed['rss_start'])} when import_run started, peak"
+            f" {_mb(early)} after the first 10% of rows, peak {_mb(late)} at the end (VmHWM)"
+            f" [{'flat' if flat else 'GROWS'}]",
+        ],
+    )
 
 
 def _proc_status() -> dict[str, int]:
@@ -599,17 +706,29 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
 
     client = Client.objects.get(pk=client_id)
     actor = _admin(client)
+    suffix = Path(csv_path).suffix
     t0 = time.perf_counter()
     with open(csv_path, "rb") as fh:
         upload = UploadedFile(
-            fh, name="bench-import.csv", content_type="text/csv", size=os.path.getsize(csv_path)
+            fh, name=f"bench-import{suffix}", content_type="", size=os.path.getsize(csv_path)
         )
         job = importing.import_upload(client=client, actor=actor, upload=upload)
     upload_s = time.perf_counter() - t0
+    mapping = VCF_MAPPING if suffix == ".vcf" else IMPORT_MAPPING
     # This process is the worker: import_start's on-commit enqueue is dropped and import_run
     # is called directly below, as the Celery task would.
     with mock.patch.object(importing.jobs, "_enqueue", lambda job_id: None):
-        importing.import_start(job=job, actor=actor, mapping=IMPORT_MAPPING, on_duplicate="update")
+        importing.import_start(job=job, actor=actor, mapping=mapping, on_duplicate="update")
+    rss_first = {"bytes": 0}
+    real_open_records = importing.pipeline.open_records
+
+    def open_records_noting_memory(job, fileobj):
+        """The peak RSS once a tenth of the rows was read (flat memory: it stays so)."""
+        tenth = max(1, job.total_rows // 10)
+        for k, record in enumerate(real_open_records(job, fileobj), 1):
+            if k == tenth:
+                rss_first["bytes"] = _proc_status().get("VmHWM", 0)
+            yield record
 
     clock = _Clock()
     sql = {"s": 0.0, "n": 0}
@@ -626,6 +745,9 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
             sql["n"] += 1
 
     with ExitStack() as stack:
+        stack.enter_context(
+            mock.patch.object(importing.pipeline, "open_records", open_records_noting_memory)
+        )
         if mode == "time":  # a few perf_counter calls per batch or row: no measurable cost
             # The helper thread's work overlaps the writes: reported apart, not in the sum.
             stack.enter_context(
@@ -691,6 +813,7 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
         "tracemalloc_peak": peak,
         "rss_start": rss_start,
         "rss_peak": rss_peak,
+        "rss_first_10pct": rss_first["bytes"],
         "maxrss_before": maxrss_before,
         "maxrss_after": _maxrss_bytes(),
         "status": job.status,
@@ -862,6 +985,22 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument(
+        "--import-formats",
+        default=",".join(IMPORT_FORMATS),
+        help="the import cases to run, comma-separated: csv, xlsx, vcf (default: all three;"
+        " `--import-formats csv` gives the figure comparable with runs before the others existed)",
+    )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=IMPORT_ROWS,
+        help=f"rows of the csv and xlsx cases (default {IMPORT_ROWS:,}; a small number checks"
+        " that the cases run)",
+    )
+    parser.add_argument(
+        "--vcf-rows", type=int, default=VCF_ROWS, help=f"cards of the vcf case ({VCF_ROWS:,})"
+    )
+    parser.add_argument(
         "--profile-list",
         nargs="?",
         const="",
@@ -876,6 +1015,9 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    formats = [f.strip() for f in args.import_formats.split(",") if f.strip()]
+    if unknown := set(formats) - set(IMPORT_FORMATS):
+        parser.error(f"unknown import format(s): {', '.join(sorted(unknown))}")
 
     if args.child:
         _bootstrap(os.environ["OPSX_BENCH_MEDIA_ROOT"])
@@ -905,7 +1047,7 @@ def main(argv=None) -> None:
         print("benchmarking pages…", flush=True)
         pages = [] if args.skip_pages else bench_pages(clients[LIST_CLIENT], args.requests)
         jobs = []
-        if not args.skip_import:
+        if not args.skip_import and "csv" in formats:
             print("benchmarking the CSV import (two runs, each restored)…", flush=True)
             jobs += bench_import(
                 clients[IMPORT_CLIENT],
@@ -913,7 +1055,12 @@ def main(argv=None) -> None:
                 media_root,
                 traced=not args.no_tracemalloc,
                 profile=args.profile,
+                rows=args.import_rows,
             )
+        for fmt in () if args.skip_import else [f for f in formats if f != "csv"]:
+            print(f"benchmarking the {fmt} import (one run, restored)…", flush=True)
+            rows = args.vcf_rows if fmt == "vcf" else args.import_rows
+            jobs.append(bench_file_import(clients[IMPORT_CLIENT], workdir, media_root, fmt, rows))
         if not args.skip_export:
             print("benchmarking the CSV export…", flush=True)
             jobs += bench_export(clients[EXPORT_CLIENT], media_root, traced=not args.no_tracemalloc)

@@ -106,6 +106,7 @@ def test_an_excel_unicode_text_file_utf16_with_tabs_is_not_called_binary(
     text = "Name\tPhone\tCity\r\nAsha Rao\t+91 98450 12345\tBengaluru\r\nZoë Ærø\t\tÅrhus\r\n"
     job = _uploaded(signed_in, codecs.BOM_UTF16_LE + text.encode("utf-16-le"), "export.txt")
     assert (job.encoding, job.delimiter, job.headers) == ("utf-16", "\t", ["Name", "Phone", "City"])
+    assert "columns separated by tabs" in _page(signed_in, job)
     _start(
         signed_in,
         job,
@@ -131,6 +132,16 @@ def test_old_mac_files_with_cr_only_line_ends_are_read_row_by_row(
         ("Anita Rao", "anita@x.example"),
         ("Ravi Kumar", "ravi@x.example"),
     ]
+
+
+@pytest.mark.django_db
+def test_accents_far_below_an_ascii_start_are_read_in_the_encoding_found_around_them(signed_in):
+    """The first 64 KB are plain ASCII (valid UTF-8); a Windows-1252 name comes later."""
+    rows = "".join(f"Person {i},p{i}@x.example\n" for i in range(4000))
+    content = ("Name,Email\n" + rows + "Zoë Brontë,zoe@x.example\n").encode("cp1252")
+    job = _uploaded(signed_in, content)
+    assert job.encoding == "cp1252" and job.total_rows == 4001
+    assert _rows(job)[-1][1] == ["Zoë Brontë", "zoe@x.example"]
 
 
 @pytest.mark.django_db

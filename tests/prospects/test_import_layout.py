@@ -88,6 +88,8 @@ def test_the_import_modules_import_each_other_without_a_cycle():
     assert {"planner", "writer"} <= graph["pipeline"] and "pipeline" in graph["jobs"]
     assert not graph["pipeline"] & {"jobs", "__init__"}
     assert not (graph["planner"] | graph["writer"]) & {"pipeline", "jobs", "__init__"}
+    # the file formats are leaves that only reading knows
+    assert {"excel", "vcard"} <= graph["reading"] and not graph["excel"] | graph["vcard"]
 
 
 def test_the_cycle_finder_finds_one():
