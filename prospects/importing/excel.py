@@ -19,6 +19,9 @@ OLD_OR_LOCKED = (
     "open it in Excel, remove the password if it has one, and save it as “Excel Workbook "
     "(.xlsx)” or “CSV UTF-8”, then upload it again."
 )
+# A workbook is a zip: a small upload can unpack to gigabytes (its shared strings are read
+# into memory whole), so a workbook larger than this once unpacked is refused.
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
 DAMAGED = (
     "This Excel file cannot be read (it is damaged or not really a workbook): open it in "
     "Excel and save it again as .xlsx, or as “CSV UTF-8”."
@@ -30,12 +33,18 @@ def check_zip(fileobj, lower_name: str) -> str:
     Numbers file, or any other zip, gets a message saying what to do."""
     try:
         with zipfile.ZipFile(fileobj) as archive:
-            names = set(archive.namelist())
+            entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ValidationError(DAMAGED) from None
     finally:
         fileobj.seek(0)
+    names = {entry.filename for entry in entries}
     if "xl/workbook.xml" in names:
+        if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
+            raise ValidationError(
+                "This workbook is larger than 1 GB once unpacked; save it as “CSV UTF-8” or "
+                "split it."
+            )
         return "xlsx"
     if "mimetype" in names or any(n.startswith("Index/") for n in names):
         raise ValidationError(SAVE_AS_XLSX)  # .ods, .numbers

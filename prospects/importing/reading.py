@@ -64,8 +64,8 @@ _BOMS = [  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 ]
-# Excel saves "CSV" in the Windows code page of its language: for Latin-script text the
-# detector often finds several code pages equally likely, and Windows-1252 is the usual one.
+# Excel saves "CSV" in the Windows code page of its language: when several code pages read the
+# sample as the same text, the detector names any of them; Windows-1252 is the usual one.
 _WESTERN_FIRST = "cp1252"
 _SAVE_AS_UTF8 = "In Excel choose “Save as → CSV UTF-8”, then upload it again."
 
@@ -137,9 +137,17 @@ def detect_encoding(sample: bytes) -> str:
     matches = list(from_bytes(sample))
     if not matches:
         return _WESTERN_FIRST
-    best = min(m.chaos for m in matches)
-    likely = [canonical_encoding(m.encoding) for m in matches if m.chaos <= best + 0.01]
-    return _WESTERN_FIRST if _WESTERN_FIRST in likely else likely[0]
+    least_chaos = min(m.chaos for m in matches)
+    likely = [m for m in matches if m.chaos <= least_chaos + 0.01]
+    most_coherent = max(m.coherence for m in likely)
+    likely = [m for m in likely if m.coherence >= most_coherent - 0.1]
+    # could_be_from_charset: the code pages that decode the sample to the very same text
+    for match in likely:
+        if _WESTERN_FIRST in map(
+            canonical_encoding, [match.encoding, *match.could_be_from_charset]
+        ):
+            return _WESTERN_FIRST
+    return canonical_encoding(likely[0].encoding)
 
 
 def check_text(fileobj, encoding: str, *, chosen: bool) -> None:
@@ -238,18 +246,17 @@ def _csv_records(fileobj, encoding: str, delimiter: str) -> Iterator[tuple[int, 
     number = 0
     try:
         while True:
-            number += 1
             try:
-                cells = next(reader)
-            except StopIteration:
+                for cells in reader:  # the loop is entered again after a bad record
+                    number += 1
+                    yield number, cells, ""
                 return
             except csv.Error as exc:
+                number += 1
                 reason = str(exc)
                 if "field larger than field limit" in reason:
                     reason = f"A cell is longer than {MAX_FIELD_CHARS:,} characters."
                 yield number, None, f"This row could not be read: {reason}"
-                continue
-            yield number, cells, ""
     finally:
         if not text.closed:
             text.detach()  # leave the underlying file open for the caller
@@ -298,22 +305,27 @@ def raw_rows(job, fileobj) -> Iterator[tuple[int, list[str] | None, str]]:
 
 
 def _blank(cells: list[str]) -> bool:
-    return not any(c.strip() for c in cells)
+    return not "".join(cells).strip()
 
 
 def open_records(job, fileobj) -> Iterator[tuple[int, list[str] | None, str]]:
     """(row number, cells or None, error) for the data rows after job.header_row, never a
-    blank one; trailing blank cells beyond the header are dropped (Excel writes them)."""
+    blank one; trailing blank cells beyond the header are dropped (Excel writes them). Runs
+    once per row of every import: kept to a few C-level calls per row."""
     width = len(job.headers)
-    for number, cells, error in raw_rows(job, fileobj):
-        if number <= job.header_row:
-            continue
+    records = raw_rows(job, fileobj)
+    if job.header_row:
+        for number, _, _ in records:
+            if number >= job.header_row:
+                break
+    for record in records:
+        cells = record[1]
         if cells is not None:
-            if _blank(cells):
+            if not "".join(cells).strip():
                 continue
-            if len(cells) > width and _blank(cells[width:]):
-                cells = cells[:width]
-        yield number, cells, error
+            if len(cells) > width and not "".join(cells[width:]).strip():
+                record = (record[0], cells[:width], record[2])
+        yield record
 
 
 def first_rows(job, fileobj, count: int) -> list[tuple[int, list[str]]]:

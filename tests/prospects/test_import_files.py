@@ -414,6 +414,17 @@ def test_files_that_are_not_readable_workbooks_get_a_message_saying_what_to_do(
     assert not ImportJob.objects.exists()
 
 
+@pytest.mark.django_db
+def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(signed_in, monkeypatch):
+    """A zip bomb's shared strings would be read into memory whole."""
+    monkeypatch.setattr(importing.excel, "MAX_UNPACKED_BYTES", 2000)
+    response = _upload(signed_in, _xlsx(_leads), "leads.xlsx")
+    assert (
+        response.status_code == 400
+        and "larger than 1 GB once unpacked" in response.content.decode()
+    )
+
+
 # --- vCard address books ---------------------------------------------------------------
 
 ANDROID_21 = (
