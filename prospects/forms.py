@@ -311,7 +311,7 @@ class ImportReadForm(forms.Form):
     columns (posted by the row's own button; absent: detect it again), the sheet (.xlsx)."""
 
     encoding = forms.ChoiceField(label="Encoding", required=False)
-    header_row = forms.IntegerField(min_value=1, required=False)
+    header_row = forms.IntegerField(min_value=1, max_value=1_000_000, required=False)
     sheet = forms.ChoiceField(label="Sheet", required=False)
 
     def __init__(self, *args, job: ImportJob, **kwargs):

@@ -410,22 +410,18 @@ def read_layout(job, fileobj, *, encoding=None, header_row=None, sheet=None) -> 
     """Set how the job's file is read and what it holds: encoding and delimiter (CSV), the
     sheets and the sheet read (.xlsx), header_row (detected unless given), headers,
     total_rows and column_stats. ValidationError with the reason when it cannot be read."""
-    if job.format == "csv":
-        if encoding:
-            job.encoding = canonical_encoding(encoding)
-            check_text(fileobj, job.encoding, chosen=True)
-        else:
-            job.encoding = settle_encoding(fileobj)
-        job.delimiter = sniff_delimiter(_sample_text(fileobj, job.encoding))
-    elif job.format == "xlsx":
+    if job.format == "xlsx":
         job.sheets = sheet_names(fileobj)
         if sheet and sheet not in job.sheets:
             raise ValidationError(f"The workbook has no sheet “{sheet}”.")
         job.sheet = sheet or first_filled_sheet(fileobj, job.sheets)
+    elif encoding:
+        job.encoding = canonical_encoding(encoding)
+        check_text(fileobj, job.encoding, chosen=True)
     else:
-        job.encoding = canonical_encoding(encoding) if encoding else settle_encoding(fileobj)
-        if encoding:
-            check_text(fileobj, job.encoding, chosen=True)
+        job.encoding = settle_encoding(fileobj)
+    if job.format == "csv":
+        job.delimiter = sniff_delimiter(_sample_text(fileobj, job.encoding))
     if job.format == "vcf":
         job.header_row, job.headers = 0, list(VCARD_HEADERS)
     else:
