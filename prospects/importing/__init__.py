@@ -1,16 +1,19 @@
-"""CSV import of prospects: upload, map columns, run in a Celery job that resumes.
+"""CSV import of prospects: upload, map columns and values, run in a Celery job that resumes.
 
 One module per concern, each importing only those before it (tests/prospects/
-test_import_layout.py keeps it so): reading (the CSV) <- mapping (upload, fields) ;
-batches (the data passed along) <- writer (the columns, ProspectWriter) <- planner <- pipeline
-(the two-thread Runner) <- jobs (start, claim, run, sweeps, delete). ending (a job's audit event
-and its CSV forgotten) is shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
-opsx/bulk.py. The rest of the project uses the names below.
+test_import_layout.py keeps it so): reading (the CSV) <- mapping (upload, fields, the columns'
+guess); values (the file's status, owner and country values mapped to ours; imports none of
+the package); batches (the data passed along) <- writer (the columns, ProspectWriter) <-
+planner <- pipeline (the two-thread Runner; it uses values too) <- jobs (start, claim, run,
+sweeps, delete). ending (a job's audit event and its CSV forgotten) is shared by pipeline and
+jobs; the generic PostgreSQL COPY helpers are in opsx/bulk.py. The rest of the project uses
+the names below.
 """
 
 from .jobs import (
     UNSTARTED_KEPT,
     error_report_rows,
+    import_choose_columns,
     import_delete,
     import_run,
     import_start,
@@ -20,6 +23,7 @@ from .jobs import (
 from .mapping import (
     BASE_FIELDS,
     SourceMissing,
+    empty_columns,
     guess_mapping,
     import_fields,
     import_preview,
@@ -27,6 +31,7 @@ from .mapping import (
     import_upload,
 )
 from .planner import ImportPlanner
+from .values import found_values, value_choices
 from .writer import ProspectWriter
 
 __all__ = [
@@ -35,8 +40,11 @@ __all__ = [
     "ImportPlanner",
     "ProspectWriter",
     "SourceMissing",
+    "empty_columns",
     "error_report_rows",
+    "found_values",
     "guess_mapping",
+    "import_choose_columns",
     "import_delete",
     "import_fields",
     "import_preview",
@@ -46,4 +54,5 @@ __all__ = [
     "import_upload",
     "imports_forget_sources",
     "imports_resume_stale",
+    "value_choices",
 ]
