@@ -28,6 +28,17 @@ from .writer import ProspectWriter
 SWITCH_INTERVAL = 0.0002  # seconds; see Runner.run
 GC_THRESHOLD = 10_000  # allocations between young collections during a run (Python's: 700)
 JOINERS = {"name": " ", "email": ", ", "phones": ";", "tags": ","}  # several columns, one field
+SEVERAL = ("email", "phones", "tags")  # fields whose cell may hold several values
+
+
+def _google_values(field: str, text: str) -> str:
+    """Google Contacts puts several values in one cell with " ::: " between them (two mobile
+    numbers, the groups “* myContacts ::: Friends”); its “* myContacts” group, which every
+    contact is in, is no tag, and the “* ” that marks its own groups goes."""
+    parts = (part.strip() for part in text.split(":::"))
+    if field == "tags":
+        parts = (p.removeprefix("* ") for p in parts if p.casefold() != "* mycontacts")
+    return JOINERS[field].join(p for p in parts if p)
 
 
 class Lost(Exception):
@@ -147,6 +158,9 @@ class Runner:
                 raw[field] = JOINERS[field].join(
                     cells[i].strip() for i, _ in sources if i < width and cells[i].strip()
                 )
+        for field in SEVERAL:
+            if ":::" in raw.get(field, ""):
+                raw[field] = _google_values(field, raw[field])
         for field in self.mapped:
             raw[field] = self.values(field, raw[field])
         return raw

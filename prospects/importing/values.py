@@ -233,7 +233,7 @@ def remembered_values(job: ImportJob, owners_by_email: dict[str, User]) -> dict:
     """The value mapping of the client's last started import, without the values that are no
     longer ours (a user who left)."""
     last = (
-        ImportJob.objects.for_client(job.client)
+        ImportJob.objects.for_client(job.client_id)
         .exclude(status=ImportJob.Status.UPLOADED)
         .exclude(pk=job.pk)
         .order_by("-created_at")

@@ -269,6 +269,41 @@ def test_split_names_phones_and_notes_are_combined_in_column_order(
 
 
 @pytest.mark.django_db
+def test_a_google_contacts_export_is_stored_as_mapped(
+    signed_in, personas, django_capture_on_commit_callbacks
+):
+    row = {
+        "Name": "Asha Rao", "Given Name": "Asha", "Family Name": "Rao",
+        "Group Membership": "* myContacts ::: Expo 2025 ::: * Starred",
+        "E-mail 1 - Type": "* Work", "E-mail 1 - Value": "asha@rao.example",
+        "Phone 1 - Type": "Mobile", "Phone 1 - Value": "+91 98765 43210 ::: +91 98450 12345",
+        "Organization 1 - Name": "Rao Traders", "Address 1 - Street": "12 MG Road",
+        "Address 1 - City": "Bengaluru", "Address 1 - Postal Code": "560001",
+        "Address 1 - Country": "IN",
+    }  # fmt: skip
+    content = ",".join(row) + "\n" + ",".join(row.values()) + "\n"
+    job = _upload(signed_in, personas, content)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.error_count) == ("done", 1, 0)
+    asha = Prospect.objects.get()
+    assert (asha.name, asha.email, asha.organisation) == (
+        "Asha Rao",
+        "asha@rao.example",
+        "Rao Traders",
+    )
+    assert (asha.address_line1, asha.city, asha.postal_code, asha.country) == (
+        "12 MG Road", "Bengaluru", "560001", "IN",
+    )  # fmt: skip
+    assert sorted(asha.phones.values_list("number", flat=True)) == [
+        "+919845012345",
+        "+919876543210",
+    ]
+    assert asha.tags == ["expo 2025", "starred"]
+
+
+@pytest.mark.django_db
 def test_several_emails_and_tags_columns_are_joined_for_the_cells_check(personas):
     job = ImportJob.objects.create(
         client=personas.client_a,
@@ -497,6 +532,21 @@ def test_the_start_service_refuses_a_bad_value_mapping(signed_in, personas, valu
         )  # fmt: skip
     job.refresh_from_db()
     assert job.status == ImportJob.Status.UPLOADED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("distinct", [1, 50])
+def test_the_values_page_takes_a_constant_number_of_queries(
+    signed_in, personas, suresh, django_assert_max_num_queries, distinct
+):
+    rows = "".join(f"P{i},stage {i},owner {i},land {i}\n" for i in range(distinct))
+    job = _upload(signed_in, personas, "Name,Stage,Owner,Country\n" + rows)
+    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    # the signed-in user; the savepoint, role and release of the tenant scope (4); the job;
+    # the client's active users; the last import's value mapping
+    with django_assert_max_num_queries(8):
+        response = signed_in.get(reverse("prospects:import_values", args=[job.public_id]))
+    assert response.status_code == 200 and len(response.context["form"].rows) == 3 * distinct
 
 
 @pytest.mark.django_db

@@ -27,6 +27,7 @@ GET_URLS = [
     ("prospects:file", "file"),
     ("prospects:checklist_edit", "checklist"),
     ("prospects:import_map", "job"),
+    ("prospects:import_values", "job"),
     ("prospects:import_detail", "job"),
     ("prospects:import_progress", "job"),
     ("prospects:import_errors", "job"),
@@ -47,6 +48,7 @@ POST_URLS = [
     ("prospects:file_delete", "file", {}),
     ("prospects:checklist_edit", "checklist", {"name": "x", "items": "a | check"}),
     ("prospects:import_map", "job", {"col_0": "name", "on_duplicate": "update"}),
+    ("prospects:import_values", "job", {"value_0": "new"}),
 ]
 
 
