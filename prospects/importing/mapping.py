@@ -223,7 +223,8 @@ def guess_mapping(
             guesses[header] = _field_of(header, by_norm)
     whole_name = "name" in guesses.values()
     mapping = {}
-    for header, guess in guesses.items():
+    # the remembered columns first: they keep their field when a guessed column wants it too
+    for header, guess in sorted(guesses.items(), key=lambda item: item[0] not in remembered):
         if guess == "name part" and not whole_name:
             guess = "name"
         if guess in fields and (guess in MULTI_FIELDS or guess not in mapping.values()):

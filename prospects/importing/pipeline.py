@@ -75,7 +75,9 @@ class Runner:
         ]
         self.joined = [(field, sources) for field, sources in fed.items() if len(sources) > 1]
         self.values = ValueMapper(job.value_mapping, self.owners)
-        self.mapped = [field for field in VALUE_FIELDS if field in fed]
+        # (field, its cells already seen -> our value): one lookup per row and field
+        self.mapped = [(field, self.values.seen[field]) for field in VALUE_FIELDS if field in fed]
+        self.several = [field for field in SEVERAL if field in fed]
         self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.writer = ProspectWriter(self.client, job, job.created_by_id)
@@ -158,11 +160,12 @@ class Runner:
                 raw[field] = JOINERS[field].join(
                     cells[i].strip() for i, _ in sources if i < width and cells[i].strip()
                 )
-        for field in SEVERAL:
-            if ":::" in raw.get(field, ""):
+        for field in self.several:
+            if ":::" in raw[field]:
                 raw[field] = _google_values(field, raw[field])
-        for field in self.mapped:
-            raw[field] = self.values(field, raw[field])
+        for field, seen in self.mapped:
+            text = raw[field]
+            raw[field] = seen[text] if text in seen else self.values(field, text)
         return raw
 
     def _check(self, batch: list) -> Checked:

@@ -171,16 +171,20 @@ class ValueMapper:
     def __init__(self, value_mapping: dict, owners_by_email: dict[str, User]):
         self.owners = owners_by_email
         self.known = {field: dict(value_mapping.get(field) or {}) for field in VALUE_FIELDS}
+        # cell text as written -> our value: most rows repeat a few values, so this one
+        # lookup is all a row costs
+        self.seen: dict[str, dict[str, str]] = {field: {} for field in VALUE_FIELDS}
 
     def __call__(self, field: str, text: str) -> str:
-        key = value_key(text)
-        if not key:
-            return ""
-        known = self.known[field]
-        mapped = known.get(key)
+        seen = self.seen[field]
+        mapped = seen.get(text)
         if mapped is None:
-            mapped = exact(field, text, self.owners) or guess(field, text, self.owners) or text
-            known[key] = mapped
+            key = value_key(text)
+            mapped = self.known[field].get(key) if key else ""
+            if mapped is None:
+                mapped = exact(field, text, self.owners) or guess(field, text, self.owners) or text
+                self.known[field][key] = mapped
+            seen[text] = mapped
         return mapped
 
 
