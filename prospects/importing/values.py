@@ -53,12 +53,12 @@ STATUS_WORDS = {
     ),
     Prospect.Status.CUSTOMER: (
         "won", "closed won", "closed", "converted", "client", "deal", "deal won", "order",
-        "ordered", "purchased", "signed", "active customer", "existing customer", "account",
+        "ordered", "purchased", "signed", "active customer", "existing customer",
     ),
     Prospect.Status.LOST: (
         "dead", "junk", "closed lost", "lost lead", "unqualified", "disqualified",
         "not interested", "do not contact", "dnc", "rejected", "spam", "invalid", "no interest",
-        "lost quotation", "inactive", "churned",
+        "lost quotation", "churned",
     ),
 }  # fmt: skip
 _STATUS_BY_WORDS = {
