@@ -340,6 +340,7 @@ class ImportMappingForm(forms.Form):
 
     def __init__(self, *args, job: ImportJob, fields: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["on_duplicate"].initial = job.on_duplicate
         choices = [("", "— ignore this column —"), *fields.items()]
         self.column_fields = []
         for index, header in enumerate(job.headers):
@@ -350,3 +351,28 @@ class ImportMappingForm(forms.Form):
 
     def mapping(self, job: ImportJob) -> dict[str, str]:
         return {job.headers[i]: self.cleaned_data[f"col_{i}"] for i in range(len(job.headers))}
+
+
+class ImportValuesForm(forms.Form):
+    """One select per distinct status, owner or country value of the file: which of ours it
+    means, or "leave empty"."""
+
+    def __init__(self, *args, found: list, choices: dict[str, list], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.found = found
+        self.rows = []
+        for index, value in enumerate(found):
+            name = f"value_{index}"
+            self.fields[name] = forms.ChoiceField(
+                choices=[("", "— leave empty —"), *choices[value.field]],
+                required=False,
+                label=value.value,
+                initial=value.initial,
+            )
+            self.rows.append((value, name))
+
+    def value_mapping(self) -> dict:
+        mapping: dict = {}
+        for value, name in self.rows:
+            mapping.setdefault(value.field, {})[value.key] = self.cleaned_data[name]
+        return mapping

@@ -37,6 +37,7 @@ urlpatterns = [
     path("imports/", views.import_new, name="import_new"),
     path("imports/<uuid:public_id>/columns/", views.import_map, name="import_map"),
     path("imports/<uuid:public_id>/read/", views.import_reread, name="import_reread"),
+    path("imports/<uuid:public_id>/values/", views.import_values, name="import_values"),
     path("imports/<uuid:public_id>/", views.import_detail, name="import_detail"),
     path("imports/<uuid:public_id>/progress/", views.import_progress, name="import_progress"),
     path("imports/<uuid:public_id>/errors.csv", views.import_errors, name="import_errors"),

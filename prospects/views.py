@@ -23,6 +23,7 @@ from .forms import (
     ImportMappingForm,
     ImportReadForm,
     ImportUploadForm,
+    ImportValuesForm,
     NoteForm,
     PositionForm,
     ProspectForm,
@@ -554,7 +555,7 @@ def import_map(request, public_id):
     form = ImportMappingForm(posted(request), job=job, fields=fields)
     if request.method == "POST" and form.is_valid():
         try:
-            importing.import_start(
+            job = importing.import_choose_columns(
                 job=job,
                 actor=request.user,
                 mapping=form.mapping(job),
@@ -563,16 +564,21 @@ def import_map(request, public_id):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if job.status == ImportJob.Status.UPLOADED:
+                return redirect("prospects:import_values", job.public_id)
             return redirect("prospects:import_detail", job.public_id)
+    columns = [form[name] for name in form.column_fields]
     context = {
         "job": job,
         "form": form,
-        "columns": [form[name] for name in form.column_fields],
+        "columns": columns,
         "preview": preview,
         "read_form": ImportReadForm(job=job),
         "file_rows": file_rows,
         "encoding_label": importing.encoding_label(job.encoding),
         "delimiter_label": importing.DELIMITERS.get(job.delimiter, f"“{job.delimiter}”"),
+        "empty_columns": importing.empty_columns(job),
+        "nothing_ignored": all(column.value() for column in columns),
     }
     return render(request, "prospects/import_map.html", context, status=_status(form))
 
@@ -601,6 +607,32 @@ def import_reread(request, public_id):
     except ValidationError as exc:
         flash_refusal(request, exc)
     return redirect("prospects:import_map", job.public_id)
+
+
+@client_member_required
+def import_values(request, public_id):
+    """The values step: each status, owner and country value of the file mapped to ours."""
+    job = queries.access_import(request.client, public_id)
+    if job.status != ImportJob.Status.UPLOADED:
+        return redirect("prospects:import_detail", job.public_id)
+    owners = queries.active_owners_by_email(request.client)
+    found = importing.found_values(job, owners)
+    form = ImportValuesForm(posted(request), found=found, choices=importing.value_choices(owners))
+    if request.method == "POST" and form.is_valid():
+        try:
+            importing.import_start(
+                job=job,
+                actor=request.user,
+                mapping=job.mapping,
+                on_duplicate=job.on_duplicate,
+                value_mapping=form.value_mapping(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("prospects:import_detail", job.public_id)
+    context = {"job": job, "form": form, "rows": [(v, form[name]) for v, name in form.rows]}
+    return render(request, "prospects/import_values.html", context, status=_status(form))
 
 
 def _import_gone(request, job: ImportJob):

@@ -1,19 +1,21 @@
-"""Import of prospects from CSV, Excel and vCard files: upload, map columns, run in a Celery
-job that resumes.
+"""Import of prospects from CSV, Excel and vCard files: upload, map columns and values, run in
+a Celery job that resumes.
 
 One module per concern, each importing only those before it (tests/prospects/
 test_import_layout.py keeps it so): excel (.xlsx rows), vcard (.vcf rows) <- reading (the
 file's format, encoding, header row, rows, column statistics) <- mapping (upload, re-read,
-fields) ;
-batches (the data passed along) <- writer (the columns, ProspectWriter) <- planner <- pipeline
-(the two-thread Runner) <- jobs (start, claim, run, sweeps, delete). ending (a job's audit event
-and its CSV forgotten) is shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
-opsx/bulk.py. The rest of the project uses the names below.
+fields, the columns' guess); values (the file's status, owner and country values mapped to
+ours; imports none of the package); batches (the data passed along) <- writer (the columns,
+ProspectWriter) <- planner <- pipeline (the two-thread Runner; it uses values too) <- jobs
+(start, claim, run, sweeps, delete). ending (a job's audit event and its file forgotten) is
+shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in opsx/bulk.py. The rest
+of the project uses the names below.
 """
 
 from .jobs import (
     UNSTARTED_KEPT,
     error_report_rows,
+    import_choose_columns,
     import_delete,
     import_run,
     import_start,
@@ -23,6 +25,7 @@ from .jobs import (
 from .mapping import (
     BASE_FIELDS,
     SourceMissing,
+    empty_columns,
     guess_mapping,
     import_fields,
     import_file_rows,
@@ -33,6 +36,7 @@ from .mapping import (
 )
 from .planner import ImportPlanner
 from .reading import DELIMITERS, ENCODINGS, encoding_label
+from .values import found_values, value_choices
 from .writer import ProspectWriter
 
 __all__ = [
@@ -43,9 +47,12 @@ __all__ = [
     "ImportPlanner",
     "ProspectWriter",
     "SourceMissing",
+    "empty_columns",
     "encoding_label",
     "error_report_rows",
+    "found_values",
     "guess_mapping",
+    "import_choose_columns",
     "import_delete",
     "import_fields",
     "import_file_rows",
@@ -57,4 +64,5 @@ __all__ = [
     "import_upload",
     "imports_forget_sources",
     "imports_resume_stale",
+    "value_choices",
 ]

@@ -20,9 +20,11 @@ from clients import audit
 from clients.tenancy import scoped_iterator, tenant_scope
 
 from ..models import ImportJob, ImportRowError
+from ..queries import active_owners_by_email
 from .ending import audit_end, delete_on_commit, drop_source
-from .mapping import import_fields
+from .mapping import MULTI_FIELDS, import_fields
 from .pipeline import Lost, Runner
+from .values import check_value_mapping, found_values, value_mapping_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +33,9 @@ STALE_AFTER = timedelta(minutes=2)  # no heartbeat for this long: the run is dea
 UNSTARTED_KEPT = timedelta(days=7)  # an upload never started is forgotten after this
 
 
-@transaction.atomic
-def import_start(
-    *, job: ImportJob, actor: User, mapping: dict[str, str], on_duplicate: str
-) -> ImportJob:
-    """Validate the mapping and queue the job (the task starts once this commits)."""
+def _checked_mapping(job: ImportJob, mapping: dict[str, str]) -> dict[str, str]:
+    """The column mapping a person chose, checked against the file and the fields; several
+    columns may feed only the fields that join them (MULTI_FIELDS)."""
     if job.status != ImportJob.Status.UPLOADED:
         raise ValidationError("This import has already started.")
     fields = import_fields(job.client)
@@ -46,18 +46,66 @@ def import_start(
     for target in mapping.values():
         if target not in fields:
             raise ValidationError(f"“{target}” is not a field a column can go to.")
-    targets = [f for f in mapping.values() if f != "phones"]
+    targets = [f for f in mapping.values() if f not in MULTI_FIELDS]
     twice = {f for f in targets if targets.count(f) > 1}
     if twice:
-        raise ValidationError(f"Two columns go to {fields[sorted(twice)[0]]}; choose one.")
+        field = sorted(twice)[0]
+        headers = ", ".join(f"“{h}”" for h, f in mapping.items() if f == field)
+        raise ValidationError(
+            f"Only one column can go to {fields[field]} (here: {headers}); choose one."
+        )
     if "name" not in mapping.values():
         raise ValidationError("Choose the column that holds the prospect's name.")
+    return mapping
+
+
+@transaction.atomic
+def import_choose_columns(
+    *, job: ImportJob, actor: User, mapping: dict[str, str], on_duplicate: str
+) -> ImportJob:
+    """Keep the columns' mapping of an upload, then start it unless a status, owner or country
+    value of the file needs the values step (import_start is called there). Keeping the
+    mapping imports nothing, so only the start is audited."""
+    job.mapping = _checked_mapping(job, mapping)
     if on_duplicate not in ImportJob.OnDuplicate.values:
         raise ValidationError("Choose what to do with duplicates.")
-    job.mapping, job.on_duplicate = mapping, on_duplicate
+    job.on_duplicate = on_duplicate
+    job.save(update_fields=["mapping", "on_duplicate"])
+    found = found_values(job, active_owners_by_email(job.client))
+    if all(value.exact for value in found):
+        import_start(
+            job=job,
+            actor=actor,
+            mapping=job.mapping,
+            on_duplicate=on_duplicate,
+            value_mapping=value_mapping_of(found),
+        )
+    return job
+
+
+@transaction.atomic
+def import_start(
+    *,
+    job: ImportJob,
+    actor: User,
+    mapping: dict[str, str],
+    on_duplicate: str,
+    value_mapping: dict | None = None,
+) -> ImportJob:
+    """Validate the mappings and queue the job (the task starts once this commits).
+    `value_mapping` maps the status, owner and country values of the file to ours
+    ({field: {casefolded value: our value or ""}}; see values.py)."""
+    mapping = _checked_mapping(job, mapping)
+    if on_duplicate not in ImportJob.OnDuplicate.values:
+        raise ValidationError("Choose what to do with duplicates.")
+    job.mapping = mapping
+    value_mapping = check_value_mapping(
+        job, value_mapping or {}, active_owners_by_email(job.client)
+    )
+    job.value_mapping, job.on_duplicate = value_mapping, on_duplicate
     job.status = ImportJob.Status.QUEUED
     job.heartbeat_at = timezone.now()
-    job.save(update_fields=["mapping", "on_duplicate", "status", "heartbeat_at"])
+    job.save(update_fields=["mapping", "value_mapping", "on_duplicate", "status", "heartbeat_at"])
     transaction.on_commit(lambda: _enqueue(job.pk))
     audit.record(
         actor=actor,

@@ -1,6 +1,7 @@
 """An import's upload and its mapping: the file checked and kept, read again as the person
 chooses (encoding, header row, sheet), columns mapped to fields. Imports reading."""
 
+import re
 from itertools import islice
 
 from django.core.exceptions import ValidationError
@@ -36,23 +37,98 @@ BASE_FIELDS = {
     "tags": "Tags",
     "notes": "Notes",
 }
-# Header spellings we recognise without a remembered mapping.
+# Fields several columns can feed (Runner._raw joins them); the others take one column each.
+MULTI_FIELDS = {"name", "email", "phones", "notes", "tags"}
+# Header spellings we recognise without a remembered mapping, as _norm() spells them: the
+# exports of Google Contacts (old and new), Outlook, LinkedIn, phones' vCards (as reading.py
+# names their columns) and common CRMs. NAME_PARTS feed the name only when no column holds
+# the full name; a name's prefix and suffix (Mr., Dr., Jr.) are left out of it on purpose:
+# they would make the same person two names. Phone types are not kept (the model has none).
 SYNONYMS = {
+    # name
     "fullname": "name", "contact": "name", "contactname": "name", "prospect": "name",
+    "prospectname": "name", "displayname": "name", "leadname": "name", "customername": "name",
+    "personname": "name", "clientname": "name",
+    # organisation
     "company": "organisation", "organization": "organisation", "business": "organisation",
-    "emailaddress": "email", "e-mail": "email", "mail": "email",
+    "companyname": "organisation", "organizationname": "organisation",
+    "organisationname": "organisation", "accountname": "organisation", "account": "organisation",
+    "firm": "organisation", "businessname": "organisation", "shopname": "organisation",
+    "storename": "organisation",
+    # email
+    "emailaddress": "email", "mail": "email", "contactemail": "email", "emailid": "email",
+    "mailid": "email", "workemail": "email", "personalemail": "email", "homeemail": "email",
+    "otheremail": "email", "businessemail": "email", "primaryemail": "email",
+    # phones
     "phone": "phones", "phonenumber": "phones", "mobile": "phones", "telephone": "phones",
-    "tel": "phones", "cell": "phones", "phone2": "phones", "mobilenumber": "phones",
+    "tel": "phones", "cell": "phones", "cellphone": "phones", "mobilenumber": "phones",
+    "mobilephone": "phones", "businessphone": "phones", "homephone": "phones",
+    "workphone": "phones", "otherphone": "phones", "primaryphone": "phones",
+    "companymainphone": "phones", "carphone": "phones", "whatsapp": "phones",
+    "whatsappnumber": "phones", "mobileno": "phones", "contactno": "phones", "phoneno": "phones",
+    "contactnumber": "phones", "telephonenumber": "phones", "landline": "phones",
+    "cellnumber": "phones", "mainphone": "phones", "directphone": "phones",
+    "officephone": "phones", "contactphone": "phones", "alternatephone": "phones",
+    "alternatenumber": "phones", "mob": "phones", "mobno": "phones", "telno": "phones",
+    "pager": None, "businessfax": None, "homefax": None, "otherfax": None, "fax": None,
+    # address
     "address": "address_line1", "address1": "address_line1", "street": "address_line1",
-    "address2": "address_line2", "town": "city", "province": "state", "region": "state",
-    "zip": "postal_code", "zipcode": "postal_code", "postcode": "postal_code", "pincode": "postal_code",
+    "addressline1": "address_line1", "addressstreet": "address_line1",
+    "businessstreet": "address_line1", "homestreet": "address_line1",
+    "otherstreet": "address_line1", "streetaddress": "address_line1",
+    "mailingstreet": "address_line1", "billingstreet": "address_line1",
+    "address2": "address_line2", "addressline2": "address_line2",
+    "addressextendedaddress": "address_line2", "businessstreet2": "address_line2",
+    "homestreet2": "address_line2",
+    "town": "city", "addresscity": "city", "businesscity": "city", "homecity": "city",
+    "othercity": "city", "mailingcity": "city", "billingcity": "city", "towncity": "city",
+    "province": "state", "region": "state", "addressregion": "state", "businessstate": "state",
+    "homestate": "state", "otherstate": "state", "stateprovince": "state", "county": "state",
+    "mailingstate": "state", "billingstate": "state", "stateregion": "state",
+    "zip": "postal_code", "zipcode": "postal_code", "postcode": "postal_code",
+    "pincode": "postal_code", "pin": "postal_code", "addresspostalcode": "postal_code",
+    "businesspostalcode": "postal_code", "homepostalcode": "postal_code",
+    "otherpostalcode": "postal_code", "zippostalcode": "postal_code",
+    "mailingzip": "postal_code", "billingzip": "postal_code", "postalzipcode": "postal_code",
+    "addresscountry": "country", "businesscountryregion": "country",
+    "homecountryregion": "country", "othercountryregion": "country",
+    "countryregion": "country", "mailingcountry": "country", "billingcountry": "country",
+    "countrycode": "country",
+    # the rest
     "lat": "latitude", "lng": "longitude", "lon": "longitude", "long": "longitude",
-    "tag": "tags", "labels": "tags", "note": "notes", "comments": "notes", "assignedto": "owner",
+    "leadstatus": "status", "stage": "status", "leadstage": "status", "dealstage": "status",
+    "contactstatus": "status", "pipelinestage": "status", "lifecyclestage": "status",
+    "owner": "owner", "leadowner": "owner", "assignedto": "owner", "contactowner": "owner",
+    "accountowner": "owner", "salesperson": "owner", "salesrep": "owner",
+    "leadsource": "source", "contactsource": "source", "referredby": "source",
+    "tag": "tags", "labels": "tags", "label": "tags", "categories": "tags", "category": "tags",
+    "groupmembership": "tags", "groups": "tags",
+    "note": "notes", "comments": "notes", "comment": "notes", "description": "notes",
+    "remarks": "notes", "remark": "notes",
 }  # fmt: skip
+NAME_PARTS = {
+    "firstname", "givenname", "middlename", "additionalname", "lastname", "familyname",
+    "surname", "forename",
+}  # fmt: skip
+_NUMBERED = re.compile(r"\s*\(\d+\)$")  # "Phone (2)": reading.py's name for a repeated header
+_TYPE_COLUMN = re.compile(r"\s-\s*(type|label)$", re.IGNORECASE)  # "Phone 1 - Type"
 
 
-def _norm(header: str) -> str:
-    return "".join(ch for ch in header.lower() if ch.isalnum() or ch == "-").replace("-", "")
+def _norm(header: str, *, numbers: bool = True) -> str:
+    """“Business Street 2” -> “businessstreet2”, “E-mail 2 - Value” -> “email2”: lower case,
+    letters and digits only, without the “Value” of Google's groups (“Phone 1 - Value”) nor,
+    unless `numbers`, the numbers (-> “email”)."""
+    words = re.split(r"[^\w]+|_", _NUMBERED.sub("", header).lower().replace("e-mail", "email"))
+    words = [w for w in words if w and (numbers or not w.isdigit())]
+    if len(words) > 1 and words[-1] == "value":
+        words.pop()
+    return "".join(words)
+
+
+def _field_of(header: str, by_norm: dict[str, str | None]) -> str | None:
+    """The field a header names: as written (“Address 2”), else without its numbers."""
+    exact = _norm(header)
+    return by_norm[exact] if exact in by_norm else by_norm.get(_norm(header, numbers=False))
 
 
 def import_fields(client: Client) -> dict[str, str]:
@@ -126,14 +202,15 @@ def import_reread(
 
 
 def _guess(job: ImportJob) -> dict[str, str]:
-    try:
-        return guess_mapping(job.client, job.headers, stats=job.column_stats)
-    except TypeError:  # until guess_mapping takes the statistics (H2's part)
-        return guess_mapping(job.client, job.headers)
+    return guess_mapping(job.client, job.headers, stats=job.column_stats)
 
 
-def guess_mapping(client: Client, headers: list[str]) -> dict[str, str]:
-    """Header -> field: the client's last mapping first, then names and synonyms."""
+def guess_mapping(
+    client: Client, headers: list[str], *, stats: dict | None = None
+) -> dict[str, str]:
+    """Header -> field: the client's last mapping first, then field names and synonyms. A
+    column empty all the way down (`stats`, ImportJob.column_stats) is not mapped; the name
+    parts (First/Middle/Last Name) feed the name only when no column holds the whole name."""
     fields = import_fields(client)
     remembered = {}
     last = (
@@ -145,14 +222,32 @@ def guess_mapping(client: Client, headers: list[str]) -> dict[str, str]:
     )
     if last:
         remembered = {h: f for h, f in last.items() if f in fields}
-    by_norm = {_norm(label.split(" (")[0]): f for f, label in fields.items()}
+    by_norm = dict(SYNONYMS)
+    by_norm.update({_norm(label.split(" (")[0]): f for f, label in fields.items()})
     by_norm.update({_norm(f.removeprefix("custom.")): f for f in fields})
+    filled = [h for h in headers if stats is None or (stats.get(h) or {}).get("filled", 1)]
+    guesses = {}
+    for header in filled:
+        if header in remembered:
+            guesses[header] = remembered[header]
+        elif _norm(header, numbers=False) in NAME_PARTS:
+            guesses[header] = "name part"
+        elif not _TYPE_COLUMN.search(header):
+            guesses[header] = _field_of(header, by_norm)
+    whole_name = "name" in guesses.values()
     mapping = {}
-    for header in headers:
-        guess = remembered.get(header) or by_norm.get(_norm(header)) or SYNONYMS.get(_norm(header))
-        if guess and (guess == "phones" or guess not in mapping.values()):
+    # the remembered columns first: they keep their field when a guessed column wants it too
+    for header, guess in sorted(guesses.items(), key=lambda item: item[0] not in remembered):
+        if guess == "name part" and not whole_name:
+            guess = "name"
+        if guess in fields and (guess in MULTI_FIELDS or guess not in mapping.values()):
             mapping[header] = guess
     return mapping
+
+
+def empty_columns(job: ImportJob) -> set[str]:
+    """The columns empty all the way down (the mapping page marks them among the ignored)."""
+    return {h for h in job.headers if (job.column_stats.get(h) or {"filled": 1})["filled"] == 0}
 
 
 class SourceMissing(Exception):

@@ -22,10 +22,23 @@ from .ending import audit_end, drop_source
 from .mapping import BASE_FIELDS
 from .planner import ImportPlanner
 from .reading import open_records
+from .values import VALUE_FIELDS, ValueMapper
 from .writer import ProspectWriter
 
 SWITCH_INTERVAL = 0.0002  # seconds; see Runner.run
 GC_THRESHOLD = 10_000  # allocations between young collections during a run (Python's: 700)
+JOINERS = {"name": " ", "email": ", ", "phones": ";", "tags": ","}  # several columns, one field
+SEVERAL = ("email", "phones", "tags")  # fields whose cell may hold several values
+
+
+def _google_values(field: str, text: str) -> str:
+    """Google Contacts puts several values in one cell with " ::: " between them (two mobile
+    numbers, the groups “* myContacts ::: Friends”); its “* myContacts” group, which every
+    contact is in, is no tag, and the “* ” that marks its own groups goes."""
+    parts = (part.strip() for part in text.split(":::"))
+    if field == "tags":
+        parts = (p.removeprefix("* ") for p in parts if p.casefold() != "* mycontacts")
+    return JOINERS[field].join(p for p in parts if p)
 
 
 class Lost(Exception):
@@ -51,9 +64,20 @@ class Runner:
         with tenant_scope(self.client):
             self.definitions = custom_field_definitions(self.client)
             self.owners = active_owners_by_email(self.client)
+        # (field, [(index, header), ...]) in column order: one column for most fields, any
+        # number for those that join theirs (MULTI_FIELDS, see _raw).
+        fed: dict[str, list] = {}
+        for index, header in enumerate(job.headers):
+            if job.mapping.get(header):
+                fed.setdefault(job.mapping[header], []).append((index, header))
         self.columns = [
-            (i, job.mapping[h]) for i, h in enumerate(job.headers) if job.mapping.get(h)
+            (field, sources[0][0]) for field, sources in fed.items() if len(sources) == 1
         ]
+        self.joined = [(field, sources) for field, sources in fed.items() if len(sources) > 1]
+        self.values = ValueMapper(job.value_mapping, self.owners)
+        # (field, its cells already seen -> our value): one lookup per row and field
+        self.mapped = [(field, self.values.seen[field]) for field in VALUE_FIELDS if field in fed]
+        self.several = [field for field in SEVERAL if field in fed]
         self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.writer = ProspectWriter(self.client, job, job.created_by_id)
@@ -119,13 +143,29 @@ class Runner:
         return None if batch is None else self._check(batch)
 
     def _raw(self, cells: list[str]) -> dict:
-        raw: dict = {}
-        for index, target in self.columns:
-            value = cells[index] if index < len(cells) else ""
-            if target == "phones":
-                raw["phones"] = f"{raw['phones']};{value}" if raw.get("phones") else value
+        """The fields of a row: one cell each, or the non-empty cells of several columns joined
+        (a name's parts with spaces, emails with ", ", phones with ";", tags with ",", notes
+        one "Header: value" line each), then the file's status, owner and country values
+        turned into ours."""
+        width = len(cells)
+        raw = {field: cells[index] if index < width else "" for field, index in self.columns}
+        for field, sources in self.joined:
+            if field == "notes":
+                raw[field] = "\n".join(
+                    f"{header}: {cells[i].strip()}"
+                    for i, header in sources
+                    if i < width and cells[i].strip()
+                )
             else:
-                raw[target] = value
+                raw[field] = JOINERS[field].join(
+                    cells[i].strip() for i, _ in sources if i < width and cells[i].strip()
+                )
+        for field in self.several:
+            if ":::" in raw[field]:
+                raw[field] = _google_values(field, raw[field])
+        for field, seen in self.mapped:
+            text = raw[field]
+            raw[field] = seen[text] if text in seen else self.values(field, text)
         return raw
 
     def _check(self, batch: list) -> Checked:

@@ -35,6 +35,7 @@ def own(personas):
         ("prospects:list", None),
         ("prospects:file", "file"),  # a file download
         ("prospects:import_map", "job"),
+        ("prospects:import_values", "job"),
         ("admin_tasks:users", None),
         ("account_settings", None),
         ("dashboard", None),

@@ -46,7 +46,7 @@ FIELDS = [
     "custom.vip", "custom.tier", "text", "user", "scheduled_at", "checklist", "outcome",
     "report", "answer.done", "answer.count", "answer.shelf", "complete", "confirm_name", "action",
     "selected", "label", "key", "kind", "choices", "required", "items", "on_duplicate",
-    "col_0", "col_1", "next", "encoding", "header_row", "sheet",
+    "col_0", "col_1", "value_0", "value_1", "next", "encoding", "header_row", "sheet",
 ]  # fmt: skip
 QUERY = ["q", "status", "owner", "tag", "custom_key", "custom_value", "sort", "after", "before"]
 
@@ -72,7 +72,8 @@ URLS = [
     ("prospects:custom_fields", None), ("prospects:custom_field_delete", "key"),
     ("prospects:checklists", None), ("prospects:checklist_new", None),
     ("prospects:checklist_edit", "checklist"), ("prospects:import_new", None),
-    ("prospects:import_map", "job"), ("prospects:import_detail", "job"),
+    ("prospects:import_map", "job"), ("prospects:import_values", "job"),
+    ("prospects:import_detail", "job"),
     ("prospects:import_progress", "job"), ("prospects:import_errors", "job"),
     ("prospects:import_reread", "job"),
 ]  # fmt: skip

@@ -81,7 +81,7 @@ def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
         ",nobody@x.example,,,,\n"
         "Bad Mail,not-an-email,,,,\n"
         "Bad Phone,bp@x.example,12345,,,\n"
-        "Bad Status,bs@x.example,,,won,\n"
+        "Bad Status,bs@x.example,,,on hold,\n"
         "Card Holder,ch@x.example,,,,card 4111 1111 1111 1111\n"
     )
     job = _run(signed_in, content, capture=django_capture_on_commit_callbacks)
@@ -316,7 +316,7 @@ def test_bad_files_are_refused_at_upload_with_a_clear_message(signed_in, content
     ("mapping", "message"),
     [
         ({"Name": "", "Email": "email"}, "Choose the column that holds the prospect"),
-        ({"Name": "name", "Email": "name"}, "Two columns go to Name"),
+        ({"Name": "city", "Email": "city"}, "Only one column can go to City"),
         ({"Name": "name", "Email": "password"}, "Select a valid choice"),
     ],
 )

@@ -27,6 +27,7 @@ GET_URLS = [
     ("prospects:file", "file"),
     ("prospects:checklist_edit", "checklist"),
     ("prospects:import_map", "job"),
+    ("prospects:import_values", "job"),
     ("prospects:import_detail", "job"),
     ("prospects:import_progress", "job"),
     ("prospects:import_errors", "job"),
@@ -48,6 +49,7 @@ POST_URLS = [
     ("prospects:checklist_edit", "checklist", {"name": "x", "items": "a | check"}),
     ("prospects:import_map", "job", {"col_0": "name", "on_duplicate": "update"}),
     ("prospects:import_reread", "job", {"encoding": "cp1252", "header_row": "2"}),
+    ("prospects:import_values", "job", {"value_0": "new"}),
 ]
 
 
