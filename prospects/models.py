@@ -410,6 +410,10 @@ class ImportJob(TenantModel):
     # Per column, from reading the whole file at upload: {"filled": rows with a value,
     # "values": [[value, rows], ...] the most frequent distinct values, "more": bool}.
     column_stats = models.JSONField(default=dict, blank=True)
+    # The data rows column_stats was computed from: all of them for CSV; the first
+    # SURVEY_ROWS of a large workbook or address book (reading those is slow: the rest are
+    # counted, not read, at upload, and their values guessed as the rows are imported).
+    surveyed_rows = models.PositiveIntegerField(default=0)
     # column header -> prospect field; several columns may feed name, email, phones, notes, tags
     mapping = models.JSONField(default=dict, blank=True)
     # field -> {value as found (casefolded) -> our value, "" = leave empty}: status, owner, country

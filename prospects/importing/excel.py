@@ -5,6 +5,7 @@ Imported by reading only; imports nothing of the package.
 """
 
 import datetime
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -95,6 +96,33 @@ def rows(fileobj, sheet: str) -> Iterator[tuple[int, list[str] | None, str]]:
         raise ValidationError(DAMAGED) from exc
     finally:
         workbook.close()
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*(?<!/)>")  # a row with cells, not <row .../>
+
+
+def count_rows(fileobj, sheet: str) -> int:
+    """The rows of a sheet that hold cells, counted in its XML without reading them (openpyxl
+    takes seconds per 10,000 rows; this reads the unpacked XML at a few hundred MB/s)."""
+    workbook = _open(fileobj)
+    try:
+        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+        path = worksheet._worksheet_path  # openpyxl keeps no public name for the sheet's part
+    finally:
+        workbook.close()
+    fileobj.seek(0)
+    count, tail = 0, b""
+    try:
+        with zipfile.ZipFile(fileobj) as archive, archive.open(path) as xml:
+            for chunk in iter(lambda: xml.read(1024 * 1024), b""):
+                text = tail + chunk
+                cut = text.rfind(b"<")  # a tag cut by the chunk's end is counted next time
+                count += len(_ROW_TAG.findall(text, 0, cut))
+                tail = text[cut:]
+        count += len(_ROW_TAG.findall(tail))
+    except (KeyError, zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(DAMAGED) from exc
+    return count
 
 
 def cell_text(value, number_format: str | None) -> str:

@@ -17,10 +17,17 @@ from itertools import islice
 from charset_normalizer import from_bytes
 from django.core.exceptions import ValidationError
 
-from .excel import OLD_OR_LOCKED, SAVE_AS_XLSX, check_zip, first_filled_sheet, sheet_names
+from .excel import (
+    OLD_OR_LOCKED,
+    SAVE_AS_XLSX,
+    check_zip,
+    count_rows,
+    first_filled_sheet,
+    sheet_names,
+)
 from .excel import rows as excel_rows
 from .vcard import HEADERS as VCARD_HEADERS
-from .vcard import looks_like_vcard
+from .vcard import count_cards, looks_like_vcard
 from .vcard import rows as vcard_rows
 
 MAX_FIELD_CHARS = 100_000  # a longer cell makes its row an error, not the whole file
@@ -29,6 +36,9 @@ HEADER_SEARCH_ROWS = 30  # the header is looked for among the file's first rows
 STATS_VALUES = 50  # distinct values kept per column for the mapping pages
 STATS_COUNTED = 1000  # distinct values counted per column before new ones are only noted
 STATS_VALUE_CHARS = 100
+# A workbook or an address book is read this far at upload for the column statistics (a
+# second or two); its other rows are counted without being read. A CSV is read whole (fast).
+SURVEY_ROWS = 10_000
 MAX_COLUMNS = 200
 
 csv.field_size_limit(MAX_FIELD_CHARS)
@@ -426,13 +436,27 @@ def read_layout(job, fileobj, *, encoding=None, header_row=None, sheet=None) -> 
         job.header_row, job.headers = 0, list(VCARD_HEADERS)
     else:
         _read_header(job, fileobj, header_row)
-    job.total_rows, job.column_stats = survey(open_records(job, fileobj), job.headers)
+    records = open_records(job, fileobj)
+    sample = records if job.format == "csv" else islice(records, SURVEY_ROWS)
+    job.surveyed_rows, job.column_stats = survey(sample, job.headers)
+    job.total_rows = job.surveyed_rows
+    if job.format != "csv" and next(records, None) is not None:
+        job.total_rows = max(_count_all(job, fileobj), SURVEY_ROWS + 1)
     if job.total_rows == 0:
         raise ValidationError(
             "The file has no contacts."
             if job.format == "vcf"
             else f"The file has a header row (row {job.header_row}) but no data rows below it."
         )
+
+
+def _count_all(job, fileobj) -> int:
+    """The data rows of a workbook or address book too large to read at upload, counted (a
+    row of only empty cells counts here; the import reads and skips it)."""
+    if job.format == "vcf":
+        return count_cards(fileobj, job.encoding)
+    above = sum(1 for _, cells in first_rows(job, fileobj, job.header_row) if not _blank(cells))
+    return count_rows(fileobj, job.sheet) - above
 
 
 def _read_header(job, fileobj, header_row: int | None) -> None:

@@ -61,6 +61,11 @@ def _cards(fileobj, encoding: str) -> Iterator[str]:
             text.detach()
 
 
+def count_cards(fileobj, encoding: str) -> int:
+    """The cards of the file, found without parsing them (vobject parses ~1,000 a second)."""
+    return sum(1 for _ in _cards(fileobj, encoding))
+
+
 def rows(fileobj, encoding: str) -> Iterator[tuple[int, list[str] | None, str]]:
     """(card number from 1, cells or None, error) for every card."""
     import vobject  # only when an address book is read

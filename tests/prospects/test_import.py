@@ -54,7 +54,16 @@ def _run(client, content, mapping=None, on_duplicate="update", capture=None):
         form[f"col_{i}"] = (mapping or job.mapping).get(header, "")
     with capture(execute=True):
         response = client.post(reverse("prospects:import_map", args=[job.public_id]), form)
-    assert response.status_code == 302, response.content.decode()[:3000]
+        assert response.status_code == 302, response.content.decode()[:3000]
+        values_url = reverse("prospects:import_values", args=[job.public_id])
+        if response.url == values_url:  # values to map: the person takes the guesses shown
+            page = client.get(values_url)
+            choices = {
+                name: page.context["form"][name].value() or ""
+                for name in page.context["form"].fields
+            }
+            response = client.post(values_url, choices)
+            assert response.status_code == 302, response.content.decode()[:3000]
     job.refresh_from_db()
     return job
 

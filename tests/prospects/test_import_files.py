@@ -580,3 +580,57 @@ def test_reading_again_is_post_only(signed_in):
     job = _uploaded(signed_in, b"Name\nRavi\n")
     response = signed_in.get(reverse("prospects:import_reread", args=[job.public_id]))
     assert response.status_code == 405
+
+
+# --- large workbooks and address books: statistics from their first rows, the rest counted ---
+
+
+def _big_workbook(rows: int) -> bytes:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Leads")
+    sheet.append(["Name", "Mobile", "Status", "Late"])
+    for i in range(rows):
+        sheet.append(
+            [f"Person {i}", 9845000000 + i, "warm", "late value" if i == rows - 1 else None]
+        )
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_large_workbook_is_read_at_upload_only_as_far_as_its_statistics_need(
+    signed_in, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(importing.reading, "SURVEY_ROWS", 5)
+    job = _uploaded(signed_in, _big_workbook(12), "big.xlsx")
+    # the first 5 rows were read for the statistics; the 12 rows counted in the sheet's XML
+    assert (job.surveyed_rows, job.total_rows) == (5, 12)
+    assert job.column_stats["Status"] == {"filled": 5, "values": [["warm", 5]], "more": False}
+    assert job.column_stats["Late"]["filled"] == 0
+    page = _page(signed_in, job)
+    assert "(empty in the first 5 rows)" in page and "(empty all the way down)" not in page
+    job = _start(
+        signed_in, job, {"Name": "name", "Mobile": "phones"}, django_capture_on_commit_callbacks
+    )
+    assert (job.processed_rows, job.created_count, job.percent) == (12, 12, 100)
+
+
+@pytest.mark.django_db
+def test_a_large_address_book_counts_its_cards_without_parsing_them(signed_in, monkeypatch):
+    monkeypatch.setattr(importing.reading, "SURVEY_ROWS", 2)
+    cards = "".join(
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {i}\r\nTEL;TYPE=CELL:+91984500000{i}\r\nEND:VCARD\r\n"
+        for i in range(7)
+    )
+    job = _uploaded(signed_in, cards.encode(), "contacts.vcf")
+    assert (job.surveyed_rows, job.total_rows) == (2, 7)
+
+
+@pytest.mark.django_db
+def test_a_csv_is_always_read_whole_for_its_statistics(signed_in, monkeypatch):
+    monkeypatch.setattr(importing.reading, "SURVEY_ROWS", 2)
+    content = "Name,Status\n" + "".join(f"P{i},warm\n" for i in range(6)) + "Last,cold\n"
+    job = _uploaded(signed_in, content.encode())
+    assert (job.surveyed_rows, job.total_rows) == (7, 7)
+    assert job.column_stats["Status"]["values"] == [["warm", 6], ["cold", 1]]
