@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.queries import ACTIVE_USERS, active_users
+from clients import cache as client_cache
 from clients.models import Client
 
 from .models import (
@@ -370,6 +372,24 @@ def folder_path(folder: Folder | None) -> list[Folder]:
 
 def custom_field_definitions(client: Client) -> list[CustomField]:
     return list(CustomField.objects.for_client(client))
+
+
+# clients.cache's name for custom_field_definitions(); custom_field_create/_delete forget it
+CUSTOM_FIELDS = "custom_fields"
+
+
+def list_choices(client: Client) -> tuple[list[CustomField], list[User]]:
+    """The list page's filter choices, its custom-field definitions and active users, from
+    the per-client cache (one round trip instead of two statements; clients/cache.py). Writes
+    (the services, the import) read the definitions from the database instead."""
+    values = client_cache.read(
+        client,
+        {
+            CUSTOM_FIELDS: lambda: custom_field_definitions(client),
+            ACTIVE_USERS: lambda: active_users(client),
+        },
+    )
+    return values[CUSTOM_FIELDS], values[ACTIVE_USERS]
 
 
 def active_owners_by_email(client: Client) -> dict[str, User]:
