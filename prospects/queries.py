@@ -279,9 +279,9 @@ def prospect_page(
     )
 
 
-# What a list row shows. The page prints fields and nothing else, so rows are plain dicts
-# (values()): building 25 model instances, their owners and a prefetch of phones cost more than
-# the rest of the query layer together, and a dict is the template's cheapest lookup.
+# What a list row shows. The page prints fields and nothing else, so rows are plain dicts:
+# building 25 model instances, their owners and a prefetch of phones cost more than the rest
+# of the query layer together, and prospect_tags.prospect_rows reads dicts directly.
 _ROW_FIELDS = ("id", "public_id", "name", "organisation", "email", "tags", "status", "updated_at")
 _STATUS_LABELS = dict(Prospect.Status.choices)
 

@@ -50,10 +50,10 @@ _SELECT = (
 
 
 @register.simple_tag
-def prospect_rows(rows: list[dict], list_url: str, selectable: bool):
+def prospect_rows(rows: list[dict], list_url: str, selectable: object):
     """The <tr> of each row of queries.prospect_page (dicts of display values); `list_url` is
     the list's own URL, to which a row's link adds its id (one reverse() a page, not one a
-    row); `selectable` adds the bulk form's checkbox."""
+    row); `selectable` (the bulk form, or None) adds the bulk form's checkbox."""
     link_prefix = escape(list_url)
     html = []
     for row in rows:
