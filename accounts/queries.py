@@ -17,6 +17,16 @@ def access_invitation(client: Client, public_id) -> Invitation:
     return get_object_or_404(Invitation.objects.for_client(client), public_id=public_id)
 
 
+# clients.cache's name for active_users(); the services that change what it returns forget it
+ACTIVE_USERS = "active_users"
+
+
+def active_users(client: Client) -> list[User]:
+    """The client's active users as owner pickers print them: public id, and str(user) (the
+    name, else the email), in the model's order (by name). Cached by the prospect list."""
+    return list(User.objects.for_client(client).active().only("public_id", "full_name", "email"))
+
+
 def client_user_list(client: Client) -> QuerySet[User]:
     return User.objects.for_client(client).order_by("-is_active", "full_name", "email")
 

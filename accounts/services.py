@@ -19,10 +19,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from clients import audit
+from clients import cache as client_cache
 from clients.models import Client
 from opsx import mail
 
 from .models import Invitation, ProfileRevision, User
+from .queries import ACTIVE_USERS
 
 MIN_AGE = 16
 _INVITATION_SALT = "opsx.accounts.invitation"
@@ -78,6 +80,7 @@ def client_account_start(*, user: User, company_name: str, full_name: str) -> Us
     user.full_name = full_name.strip()
     user.age_check_passed_at = timezone.now()
     user.save()
+    client_cache.forget(client, ACTIVE_USERS)
     audit.record(actor=user, action=audit.Action.CLIENT_ACCOUNT_STARTED, target=client)
     return user
 
@@ -387,6 +390,7 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
     )
     user.set_password(password)
     user.save()
+    client_cache.forget(user.client_id, ACTIVE_USERS)
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_user = user
@@ -484,6 +488,12 @@ def sessions_end(*, sessions: list[UserSession], acting_user: User | None) -> in
     return len(sessions)
 
 
+def _forget_active_users(user: User) -> None:
+    """The cached active-user list of the user's client is out of date (staff have none)."""
+    if user.client_id is not None:
+        client_cache.forget(user.client_id, ACTIVE_USERS)
+
+
 @transaction.atomic
 def user_deactivate(*, target: User, acting_user: User | None) -> User:
     """Deactivate a user, end every session of theirs at once and cancel every pending
@@ -495,6 +505,7 @@ def user_deactivate(*, target: User, acting_user: User | None) -> User:
     target.is_active = False
     target.deactivated_at = timezone.now()
     target.save(update_fields=["is_active", "deactivated_at"])
+    _forget_active_users(target)
     user_end_sessions(target, acting_user=acting_user)
     if target.client_id is not None:
         # Both roles: nobody vouches any more for the people a removed user invited (a member
@@ -515,6 +526,7 @@ def user_reactivate(*, target: User, acting_user: User | None) -> User:
     target.is_active = True
     target.deactivated_at = None
     target.save(update_fields=["is_active", "deactivated_at"])
+    _forget_active_users(target)
     audit.record(
         actor=acting_user,
         action=audit.Action.USER_REACTIVATED,
@@ -554,6 +566,7 @@ def user_update_name(*, user: User, full_name: str, acting_user: User) -> User:
     )
     user.full_name = full_name
     user.save(update_fields=["full_name"])
+    _forget_active_users(user)
     # the name itself stays in ProfileRevision (which erasure handles), never in the trail
     audit.record(
         actor=acting_user,
@@ -576,6 +589,7 @@ def user_record_email_change(*, user: User, old_email: str, new_email: str) -> N
         new_value=new_email,
         changed_by=user,
     )
+    _forget_active_users(user)  # the list prints the email of a user without a name
     audit.record(
         actor=user, action=audit.Action.USER_EMAIL_CHANGED, target=user, changes={"email": None}
     )

@@ -15,7 +15,8 @@ def _refusal(request, reason: str):
 def client_member_required(view):
     """Signed in, belonging to a client, and that client not suspended. The view runs
     restricted to that client's rows (row-level security, clients/tenancy.py), inside the
-    request's transaction (ATOMIC_REQUESTS wraps the view, not the middleware)."""
+    request's transaction (ATOMIC_REQUESTS wraps the view, not the middleware), which ends as
+    the view returns: its COMMIT ends the scope."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -25,7 +26,7 @@ def client_member_required(view):
             return _refusal(request, "no_client")
         if not request.client.is_active:
             return _refusal(request, "suspended")
-        with tenant_scope(request.client):
+        with tenant_scope(request.client, ends_transaction=True):
             return view(request, *args, **kwargs)
 
     return wrapper

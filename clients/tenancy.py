@@ -56,7 +56,7 @@ def _broken() -> bool:
 
 
 @contextmanager
-def tenant_scope(client):
+def tenant_scope(client, *, ends_transaction: bool = False):
     """Run the block restricted to one client's rows (PostgreSQL row-level security).
 
     Joins the current transaction, or opens one for the block (a SET LOCAL outside a
@@ -65,6 +65,11 @@ def tenant_scope(client):
     a test, a service inside a request), RELEASE SAVEPOINT would otherwise keep the setting
     for the rest of it. On the embedded SQLite default there is no row-level security and
     this does nothing.
+
+    `ends_transaction`: the caller's transaction ends right after the block, nothing else
+    runs in it (a view under ATOMIC_REQUESTS: Django commits as the view returns). When the
+    block is then directly in the outermost transaction, not a savepoint of a longer one, the
+    COMMIT or ROLLBACK ends the SET LOCAL and the reset's round trip is skipped.
     """
     client_id = _client_id(client)
     if connection.vendor != "postgresql":
@@ -90,7 +95,9 @@ def tenant_scope(client):
         stack.pop()
         # When the block's error aborted the transaction, its rollback (to a savepoint taken
         # before this scope, or of the whole transaction) undoes the scope instead.
-        if not _broken():
+        # connection.savepoint_ids is empty only in the outermost atomic block.
+        ending_here = ends_transaction and not connection.savepoint_ids
+        if not ending_here and not _broken():
             _apply(previous)
 
 

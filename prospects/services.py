@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clients import audit
+from clients import cache as client_cache
 from clients.models import Client
 
 from . import exporting, files, queries, sensitive
@@ -373,6 +374,7 @@ def custom_field_create(
         client=client, key=key, label=label, kind=kind, required=required,
         choices=choices if kind == CustomField.Kind.CHOICE else [], position=position,
     )  # fmt: skip
+    client_cache.forget(client, queries.CUSTOM_FIELDS)
     audit.record(
         actor=actor,
         action=audit.Action.CUSTOM_FIELD_CREATED,
@@ -391,6 +393,7 @@ def custom_field_delete(*, field: CustomField, actor: User) -> None:
         target=field,
         changes={"key": (field.key, None)},
     )
+    client_cache.forget(field.client_id, queries.CUSTOM_FIELDS)
     field.delete()
 
 

@@ -54,7 +54,8 @@ def _status(form) -> int:
 @client_member_required
 def prospect_list(request):
     filters = queries.ProspectFilters.from_query(request.GET)
-    definitions = queries.custom_field_definitions(request.client)
+    # the custom-field and owner filters' choices (the bulk form's owners too)
+    definitions, users = queries.list_choices(request.client)
     qs = queries.prospect_list(request.client, filters, user=request.user, definitions=definitions)
     try:
         page = queries.prospect_page(
@@ -68,10 +69,6 @@ def prospect_list(request):
         page = queries.prospect_page(qs, filters.sort)
     for error in filters.errors:
         messages.warning(request, error)
-    # the owner filter and the bulk form print public_id and str(user), nothing else
-    users = list(
-        User.objects.for_client(request.client).active().only("public_id", "full_name", "email")
-    )
     context = {
         "page": page,
         "filters": filters,

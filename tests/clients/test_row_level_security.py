@@ -9,6 +9,7 @@ import pytest
 from django import test as django_test
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients import checks
@@ -121,6 +122,19 @@ def test_tenant_scope_switches_role_and_client_and_restores_the_outer_scope(pers
                 assert Prospect.objects.count() == 3
             assert Prospect.objects.count() == 2
         assert Prospect.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_scope_that_ends_its_transaction_is_still_reset_inside_a_savepoint(personas, prospects):
+    """ends_transaction skips the reset only in the outermost transaction: inside a savepoint
+    (here the test's transaction holds the block) RELEASE would keep the setting."""
+    with transaction.atomic():
+        with tenant_scope(personas.client_a, ends_transaction=True):
+            assert Prospect.objects.count() == 2
+        assert Prospect.objects.count() == 5
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, current_setting(%s, true)", [SETTING])
+            assert cursor.fetchone() == ("postgres", "")
 
 
 # --- (b) the catalog ------------------------------------------------------------------------
@@ -237,6 +251,23 @@ def test_a_reused_connection_never_shows_the_first_clients_rows_to_the_second(pe
     assert third["raw_clients"] == [personas.client_a.pk]
     assert _session_state() == ("postgres", "")
     assert not connection.in_atomic_block
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_scope_ends_with_its_commit_without_a_reset_statement(personas, prospects):
+    """In the request's own transaction the scope is set once and ended by COMMIT (SET LOCAL
+    lasts until the transaction ends): no reset round trip, and nothing left behind for the
+    next request on the same connection."""
+    alice = django_test.Client()
+    alice.force_login(personas.alice)
+    with CaptureQueriesContext(connection) as queries:
+        assert alice.get(reverse("prospects:list")).status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries]
+    scope = [sql for sql in statements if "set_config" in sql]
+    assert len(scope) == 1 and f"'{ROLE}'" in scope[0]
+    assert statements[-1] == "COMMIT"
+    assert _session_state() == ("postgres", "")
+    assert Prospect.objects.count() == 5  # the connection role again: every client's rows
 
 
 @pytest.mark.django_db(transaction=True)
