@@ -3,8 +3,10 @@
 One module per concern, each importing only those before it (tests/prospects/
 test_import_layout.py keeps it so): reading (the CSV) <- mapping (upload, fields) ;
 batches (the data passed along) <- writer (the columns, ProspectWriter) <- planner <- pipeline
-(the two-thread Runner) <- jobs (start, claim, run, sweeps, delete). ending (a job's audit event
-and its CSV forgotten) is shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
+(the two-thread Runner) <- jobs (start, claim, run, sweeps, delete). cells (what people write
+in a cell: placeholders, emails, phones, decimal commas, names that agree) imports none of
+them and serves planner and pipeline; ending (a job's audit event and its CSV forgotten) is
+shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
 opsx/bulk.py. The rest of the project uses the names below.
 """
 
