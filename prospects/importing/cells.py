@@ -66,7 +66,7 @@ _EXTENSION = re.compile(
 )
 # What Excel shows for a long number in a General cell, and writes into a CSV: 9.84501E+09
 SCIENTIFIC = re.compile(r"^\s*[+-]?\d[.,]\d+\s*[eE]\s*\+?\d+\s*$")
-_SPLIT_PHONES = re.compile(r"\s*[;,/|]\s*")
+_SPLIT_PHONES = re.compile(r"\s*[;/|]\s*")  # and commas, but not in 9,84501E+09
 EXCEL_LOST_DIGITS = (
     "“{value}” is a number Excel turned into scientific notation, which lost its last digits; "
     "format the column as Text in Excel before saving the CSV, or upload the .xlsx file itself."
@@ -77,20 +77,18 @@ def split_phones(text: str) -> list[str]:
     """The numbers of a phone cell as written, without their labels and remarks; an
     extension stays at the end as "ext. 12". A number in scientific notation is kept whole
     (its comma is a decimal comma, not a separator) for the caller to refuse."""
-    if SCIENTIFIC.match(text):
-        return [text.strip()]
     numbers = []
-    for part in _SPLIT_PHONES.split(text.strip()):
-        if SCIENTIFIC.match(part):
-            numbers.append(part.strip())
-            continue
-        part = _REMARK.sub(" ", part)
-        part = _LABEL.sub("", part).strip()
-        extension = _EXTENSION.search(part)
-        if extension and extension.start() > 0:
-            part = f"{part[: extension.start()].strip()} ext. {extension[1]}"
-        if part:
-            numbers.append(part)
+    for piece in _SPLIT_PHONES.split(text.strip()):
+        for part in [piece] if SCIENTIFIC.match(piece) else piece.split(","):
+            if SCIENTIFIC.match(part):
+                numbers.append(part.strip())
+                continue
+            part = _LABEL.sub("", _REMARK.sub(" ", part)).strip()
+            extension = _EXTENSION.search(part)
+            if extension and extension.start() > 0:
+                part = f"{part[: extension.start()].strip()} ext. {extension[1]}"
+            if part:
+                numbers.append(part)
     return numbers
 
 
