@@ -421,9 +421,7 @@ def clean_prospect(
     """
     errors = Errors()
     data: dict = {}
-    if any(not v.isascii() for v in raw.values() if v.__class__ is str) or any(
-        v.__class__ is list for v in raw.values()
-    ):
+    if not all(value.__class__ is str and value.isascii() for value in raw.values()):
         raw = {field: visible(value) for field, value in raw.items()}
 
     for field, limit in LIMITS.items():

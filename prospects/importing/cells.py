@@ -27,6 +27,14 @@ def normalise(text: str, *, keep_na: bool = False) -> str:
     return text
 
 
+def normalise_row(cells: list[str], keep_na: set[int]) -> list[str]:
+    """normalise() of every cell (keep_na: the indexes of country columns). A row of plain
+    ASCII without a placeholder, nearly every row, is checked without a Python-level loop."""
+    if "".join(cells).isascii() and EMPTY_WORDS.isdisjoint(map(str.lower, map(str.strip, cells))):
+        return cells
+    return [normalise(c, keep_na=i in keep_na) for i, c in enumerate(cells)]
+
+
 # --- emails ----------------------------------------------------------------------------
 
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")

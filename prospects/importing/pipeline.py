@@ -26,7 +26,7 @@ from .cells import (
     decimal_comma,
     european_number,
     extension_of,
-    normalise,
+    normalise_row,
     sources_of,
     split_emails,
     split_phones,
@@ -41,8 +41,10 @@ SWITCH_INTERVAL = 0.0002  # seconds; see Runner.run
 GC_THRESHOLD = 10_000  # allocations between young collections during a run (Python's: 700)
 
 
-_PLAIN_EMAIL = re.compile(r"[^\s<>,;:()\[\]\"']*")  # one address as it is: nothing to take apart
-_PLAIN_PHONES = frozenset("0123456789+ ().-;")  # numbers without labels, remarks or extensions
+# Cells that need no taking apart: one email address as it is, numbers without labels,
+# remarks or extensions.
+_PLAIN_EMAIL = re.compile(r"[^\s<>,;:()\[\]\"']*")
+_PLAIN_PHONES = frozenset("0123456789+ ().-;")
 
 
 def _refuses(code: str | None) -> bool:
@@ -192,16 +194,10 @@ class Runner:
             if not any(c.strip() for c in row_cells):
                 continue  # a blank line (the reader yields none; kept for the count)
             if len(row_cells) > self.width:
-                checked.errors.append(
-                    (
-                        row_number,
-                        "",
-                        "",
-                        f"The row has {len(row_cells)} cells but the header has {self.width} columns.",
-                    )
-                )
+                why = f"The row has {len(row_cells)} cells but the header has {self.width} columns."
+                checked.errors.append((row_number, "", "", why))
                 continue
-            normalised = [normalise(c, keep_na=i in country) for i, c in enumerate(row_cells)]
+            normalised = normalise_row(row_cells, country)
             warnings: list[tuple[str, str, str]] = []
             raw = self._tidy(self._raw(normalised), warnings)
             data = self._clean(row_number, raw, warnings, checked)
@@ -229,7 +225,7 @@ class Runner:
             for number in split_phones(phones):
                 if SCIENTIFIC.match(number):
                     reason = EXCEL_LOST_DIGITS.format(value=number)
-                    warnings.append((self.sources.get("phones", ""), number, reason))
+                    warnings.append((self._column("phones"), number, reason))
                     continue
                 number, extension = extension_of(number)
                 if extension:
