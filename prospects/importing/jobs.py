@@ -202,15 +202,14 @@ REPORT_HEADER = ["row", "level", "column", "value", "reason"]
 
 
 def error_report_rows(job: ImportJob) -> Iterator[list]:
-    """The row report: each refused row, and each cell of an imported row that was left
-    empty (or number shared with another person), in file order."""
-    levels = dict(ImportRowError.Level.choices)
+    """The row report, in file order: each refused row ("refused"), and each warning of an
+    imported row ("warning": a cell left empty, or a number another person has too)."""
     yield REPORT_HEADER
     # Streamed after the view returned: its own transaction, restricted to the job's client.
     yield from scoped_iterator(
         job.client_id,
         (
-            [row_number, levels.get(level, level), column, value, reason]
+            [row_number, level, column, value, reason]
             for row_number, level, column, value, reason in (
                 ImportRowError.objects.for_client(job.client_id)
                 .filter(job=job)

@@ -125,7 +125,7 @@ def test_the_progress_bar_fills_while_a_real_worker_imports(
     report = list(csv.reader(io.StringIO(download.value.path().read_text())))
     assert report[0] == ["row", "level", "column", "value", "reason"]
     assert [int(row[0]) for row in report[1:]] == [i + 1 for i in sorted(BAD_ROWS)]
-    assert [row[1] == "Row not imported" for row in report[1:]] == [
+    assert [row[1] == "refused" for row in report[1:]] == [
         i in REFUSED_ROWS for i in sorted(BAD_ROWS)
     ]
     assert not browser_errors, browser_errors

@@ -116,11 +116,11 @@ def test_an_import_creates_good_rows_skips_bad_ones_and_reports_them(
     rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
     assert rows[0] == ["row", "level", "column", "value", "reason"]
     assert [r[:2] for r in rows[1:]] == [
-        ["4", "Row not imported"],
-        ["5", "Imported, cell left empty"],
-        ["6", "Imported, cell left empty"],
-        ["7", "Imported, cell left empty"],
-        ["8", "Row not imported"],
+        ["4", "refused"],
+        ["5", "warning"],
+        ["6", "warning"],
+        ["7", "warning"],
+        ["8", "refused"],
     ]
     progress = signed_in.get(reverse("prospects:import_progress", args=[job.public_id])).json()
     assert (

@@ -470,8 +470,8 @@ def test_the_detail_page_and_the_row_report(
     rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
     assert rows[0] == ["row", "level", "column", "value", "reason"]
     assert [r[:4] for r in rows[1:]] == [
-        ["2", "Imported, cell left empty", "Email", "not-an-email"],
-        ["3", "Row not imported", "Name", ""],
+        ["2", "warning", "Email", "not-an-email"],
+        ["3", "refused", "Name", ""],
     ]
 
 
