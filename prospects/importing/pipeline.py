@@ -167,18 +167,25 @@ class Runner:
 
     def _cell_rules(self) -> None:
         """What _check needs to read the cells: the columns by field (for the report), where
-        "NA" means Namibia, and whether numbers use decimal commas (files separated by ";")."""
+        "NA" means Namibia, and the fields whose numbers may have decimal commas."""
         job = self.job
         self.sources = sources_of(job.headers, job.mapping)
         self.country_columns = {
             i for i, h in enumerate(job.headers) if job.mapping.get(h) == "country"
         }
-        comma = job.delimiter == ";"
-        self.comma_fields = [
-            f"custom.{d.key}"
-            for d in self.definitions
-            if comma and d.kind == CustomField.Kind.NUMBER
+        # (field, how its text is read): coordinates never have a thousands separator, so a
+        # comma in one is a decimal comma; numbers have them only in files separated by ";"
+        self.number_fields = [
+            (field, decimal_comma)
+            for field in ("latitude", "longitude")
+            if field in job.mapping.values()
         ]
+        if job.delimiter == ";":
+            self.number_fields += [
+                (f"custom.{d.key}", european_number)
+                for d in self.definitions
+                if d.kind == CustomField.Kind.NUMBER
+            ]
 
     def _check(self, batch: list) -> Checked:
         """Validate a batch (in the helper thread: no database access here). A row is refused
@@ -197,19 +204,30 @@ class Runner:
                 why = f"The row has {len(row_cells)} cells but the header has {self.width} columns."
                 checked.errors.append((row_number, "", "", why))
                 continue
-            normalised = normalise_row(row_cells, country)
+            raw = self._raw(normalise_row(row_cells, country))
             warnings: list[tuple[str, str, str]] = []
-            raw = self._tidy(self._raw(normalised), warnings)
-            data = self._clean(row_number, raw, warnings, checked)
-            if data is None:
-                continue
+            email, phones = raw.get("email"), raw.get("phones")
+            if (
+                (email and not _PLAIN_EMAIL.fullmatch(email))
+                or (phones and not _PLAIN_PHONES.issuperset(phones))
+                or self.number_fields
+            ):
+                self._tidy(raw, warnings)
+            try:  # most rows: at once
+                data = clean_prospect(
+                    raw, definitions=self.definitions, owners_by_email=self.owners
+                )
+            except ValidationError:
+                data = self._clean(row_number, raw, warnings, checked)
+                if data is None:
+                    continue
             checked.good.append((row_number, data, warnings))
             if data.get("email"):
                 checked.emails.add(data["email"])
             checked.numbers.update(data.get("phones", ()))
         return checked
 
-    def _tidy(self, raw: dict, warnings: list) -> dict:
+    def _tidy(self, raw: dict, warnings: list) -> None:
         """Emails and phones as people write them, decimal commas: what clean_prospect reads."""
         email = raw.get("email")
         if email and not _PLAIN_EMAIL.fullmatch(email):
@@ -232,17 +250,14 @@ class Runner:
                     _note(raw, f"Phone {number} ext. {extension}")
                 numbers.append(number)
             raw["phones"] = numbers
-        for field in ("latitude", "longitude"):
+        for field, read in self.number_fields:
             if raw.get(field):
-                raw[field] = decimal_comma(raw[field])
-        for field in self.comma_fields:
-            if raw.get(field):
-                raw[field] = european_number(raw[field])
-        return raw
+                raw[field] = read(raw[field])
 
     def _clean(self, row_number: int, raw: dict, warnings: list, checked: Checked) -> dict | None:
-        """clean_prospect's data for the row, its bad optional cells left out (and listed in
-        `warnings`), or None when the row is refused (listed in `checked.errors`)."""
+        """clean_prospect's data for a row it refused as it is: its bad optional cells left
+        out (and listed in `warnings`), or None when the row is refused (listed in
+        `checked.errors`)."""
         for _ in range(len(raw) + 1):  # each round leaves out at least one field
             try:
                 return clean_prospect(
