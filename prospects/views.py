@@ -659,8 +659,10 @@ def import_progress(request, public_id):
             "total": job.total_rows,
             "created": job.created_count,
             "updated": job.updated_count,
+            "merged": job.merged_count,
             "skipped": job.skipped_count,
             "errors": job.error_count,
+            "warned": job.warned_count,
             "failure": job.failure_reason,
             "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
         }
@@ -672,5 +674,5 @@ def import_errors(request, public_id):
     job = queries.access_import(request.client, public_id)
     rows = exporting.csv_lines(importing.error_report_rows(job))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-errors-{job.public_id}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="import-report-{job.public_id}.csv"'
     return response

@@ -5,11 +5,12 @@ One module per concern, each importing only those before it (tests/prospects/
 test_import_layout.py keeps it so): excel (.xlsx rows), vcard (.vcf rows) <- reading (the
 file's format, encoding, header row, rows, column statistics) <- mapping (upload, re-read,
 fields, the columns' guess); values (the file's status, owner and country values mapped to
-ours; imports none of the package); batches (the data passed along) <- writer (the columns,
-ProspectWriter) <- planner <- pipeline (the two-thread Runner; it uses values too) <- jobs
-(start, claim, run, sweeps, delete). ending (a job's audit event and its file forgotten) is
-shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in opsx/bulk.py. The rest
-of the project uses the names below.
+ours) and cells (what people write in a cell: placeholders, emails, phones, decimal commas,
+names that agree) import none of the package; batches (the data passed along) <- writer (the
+columns, ProspectWriter) <- planner (uses cells) <- pipeline (the two-thread Runner; uses
+values and cells) <- jobs (start, claim, run, sweeps, delete). ending (a job's audit event and
+its file forgotten) is shared by pipeline and jobs; the generic PostgreSQL COPY helpers are in
+opsx/bulk.py. The rest of the project uses the names below.
 """
 
 from .jobs import (

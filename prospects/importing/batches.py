@@ -8,19 +8,21 @@ class Checked:
     """One batch of records after validation: what the planner needs, nothing from the DB."""
 
     records: int
-    good: list[tuple[int, dict]] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    # (row number, cleaned fields, its warnings as (column, value, reason))
+    good: list[tuple[int, dict, list[tuple[str, str, str]]]] = field(default_factory=list)
+    errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # refused rows, alike
     emails: set[str] = field(default_factory=set)  # the keys its duplicates are found by
     numbers: set[str] = field(default_factory=set)
 
 
 @dataclass
 class Found:
-    """What the database holds for a batch: the prospects its rows duplicate (by id, as dicts
-    of _LOADED plus "phones", their numbers among the batch's), and ids for its new rows."""
+    """What the database holds for a batch: the prospects its rows may duplicate (by id, as
+    dicts of _LOADED plus "phones", their numbers among the batch's), the prospects holding
+    each number (several people can share one), and ids for its new rows."""
 
     rows: dict[int, dict]
-    phone_owner: dict[str, int]
+    phone_owners: dict[str, list[int]]
     new_ids: list[int]
 
 
@@ -28,11 +30,15 @@ class Found:
 class Plan:
     """Everything one batch writes, decided and built (the writer only sends it)."""
 
-    records: int
+    records: int  # each one exactly one of created, updated, merged, skipped, refused
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # existing prospects this run touched for the first time
+    merged: int = 0  # rows into a prospect this run had already created or updated
     skipped: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    refused: int = 0
+    warned: int = 0  # rows imported with at least one warning
+    # the row report: (row number, level, column, value, reason)
+    errors: list[tuple[int, str, str, str, str]] = field(default_factory=list)
     changed_phones: list[tuple[int, str]] = field(default_factory=list)
     # On PostgreSQL: COPY text by table (and for the staging table of the updates), built in
     # the helper thread, so the thread that feeds the database does no per-row work.

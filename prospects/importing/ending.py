@@ -20,8 +20,10 @@ def audit_end(job: ImportJob) -> None:
             "rows": job.processed_rows,
             "created": job.created_count,
             "updated": job.updated_count,
+            "merged": job.merged_count,
             "skipped": job.skipped_count,
             "errors": job.error_count,
+            "warned": job.warned_count,
         },
     )
 

@@ -2,8 +2,8 @@
 
 The job reads the stored file as a stream and commits every IMPORT_BATCH_SIZE rows together
 with `processed_rows`, so a run that dies is resumed after the last committed row by the
-watchdog, and the progress bar moves as batches land. Bad rows are skipped and listed in
-ImportRowError with their row number (the header is row 1).
+watchdog, and the progress bar moves as batches land. Unusable rows are refused and bad
+optional cells left empty; both are listed in ImportRowError with their row number in the file.
 """
 
 import logging
@@ -246,18 +246,23 @@ def imports_resume_stale() -> int:
     return len(ids)
 
 
+REPORT_HEADER = ["row", "level", "column", "value", "reason"]
+
+
 def error_report_rows(job: ImportJob) -> Iterator[list]:
-    yield ["row", "reason"]
+    """The row report, in file order: each refused row ("refused"), and each warning of an
+    imported row ("warning": a cell left empty, or a number another person has too)."""
+    yield REPORT_HEADER
     # Streamed after the view returned: its own transaction, restricted to the job's client.
     yield from scoped_iterator(
         job.client_id,
         (
-            [row_number, reason]
-            for row_number, reason in (
+            [row_number, level, column, value, reason]
+            for row_number, level, column, value, reason in (
                 ImportRowError.objects.for_client(job.client_id)
                 .filter(job=job)
-                .order_by("row_number")
-                .values_list("row_number", "reason")
+                .order_by("row_number", "id")
+                .values_list("row_number", "level", "column", "value", "reason")
                 .iterator(2000)
             )
         ),

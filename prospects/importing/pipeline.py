@@ -2,10 +2,12 @@
 
 import gc
 import itertools
+import re
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,10 +16,21 @@ from django.utils import timezone
 
 from clients.tenancy import tenant_scope
 
-from ..models import ImportJob
+from ..models import CustomField, ImportJob
 from ..queries import active_owners_by_email, custom_field_definitions
-from ..validation import clean_prospect
+from ..validation import clean_prospect, is_email, normalise_phone
 from .batches import Checked, Plan
+from .cells import (
+    EXCEL_LOST_DIGITS,
+    SCIENTIFIC,
+    decimal_comma,
+    european_number,
+    extension_of,
+    normalise_row,
+    sources_of,
+    split_emails,
+    split_phones,
+)
 from .ending import audit_end, drop_source
 from .mapping import BASE_FIELDS
 from .planner import ImportPlanner
@@ -39,6 +52,29 @@ def _google_values(field: str, text: str) -> str:
     if field == "tags":
         parts = (p.removeprefix("* ") for p in parts if p.casefold() != "* mycontacts")
     return JOINERS[field].join(p for p in parts if p)
+
+
+# Cells that need no taking apart: one email address as it is, numbers without labels,
+# remarks or extensions.
+_PLAIN_EMAIL = re.compile(r"[^\s<>,;:()\[\]\"']*")
+_PLAIN_PHONES = frozenset("0123456789+ ().-;")
+
+
+def _refuses(code: str | None) -> bool:
+    """Whether a cell's error makes the whole row unusable: sensitive data, or a required
+    custom field without a value (the client asks every prospect to have one)."""
+    return bool(code) and (code.startswith("sensitive_") or code == "required")
+
+
+def _shown(value) -> str:
+    """A cell's value as the report shows it (the column holds 200 characters)."""
+    text = "; ".join(value) if isinstance(value, list) else str(value or "")
+    return text if len(text) <= 200 else f"{text[:199]}…"
+
+
+def _note(raw: dict, line: str) -> None:
+    """Add a line to the notes the row brings (what a field cannot hold is kept there)."""
+    raw["notes"] = f"{raw['notes']}\n{line}" if raw.get("notes") else line
 
 
 class Lost(Exception):
@@ -80,6 +116,7 @@ class Runner:
         self.several = [field for field in SEVERAL if field in fed]
         self.width = len(job.headers)
         self.batch_size = settings.IMPORT_BATCH_SIZE
+        self._cell_rules()
         self.writer = ProspectWriter(self.client, job, job.created_by_id)
         self.planner = ImportPlanner(self.client.pk, job, job.created_by_id, self.writer.copy)
 
@@ -168,39 +205,150 @@ class Runner:
             raw[field] = seen[text] if text in seen else self.values(field, text)
         return raw
 
+    def _cell_rules(self) -> None:
+        """What _check needs to read the cells: the columns by field (for the report), where
+        "NA" means Namibia, and the fields whose numbers may have decimal commas."""
+        job = self.job
+        self.sources = sources_of(job.headers, job.mapping)
+        self.country_columns = {
+            i for i, h in enumerate(job.headers) if job.mapping.get(h) == "country"
+        }
+        # (field, how its text is read): coordinates never have a thousands separator, so a
+        # comma in one is a decimal comma; numbers have them only in files separated by ";"
+        self.number_fields = [
+            (field, decimal_comma)
+            for field in ("latitude", "longitude")
+            if field in job.mapping.values()
+        ]
+        if job.delimiter == ";":
+            self.number_fields += [
+                (f"custom.{d.key}", european_number)
+                for d in self.definitions
+                if d.kind == CustomField.Kind.NUMBER
+            ]
+
     def _check(self, batch: list) -> Checked:
-        """Validate a batch (in the helper thread: no database access here)."""
+        """Validate a batch (in the helper thread: no database access here). A row is refused
+        only for what makes it unusable (no name, sensitive data, a required custom field
+        without a value, a row the file does not let us read); any other bad cell is left
+        empty and reported as a warning."""
         checked = Checked(records=len(batch))
-        for row_number, cells, error in batch:
-            if cells is None:
-                checked.errors.append((row_number, error))
+        country = self.country_columns
+        for row_number, row_cells, error in batch:
+            if row_cells is None:
+                checked.errors.append((row_number, "", "", error))
                 continue
-            if not any(c.strip() for c in cells):
-                continue  # a blank line
-            if len(cells) > self.width:
-                checked.errors.append(
-                    (
-                        row_number,
-                        f"The row has {len(cells)} cells but the header has {self.width} columns.",
-                    )
-                )
+            if not any(c.strip() for c in row_cells):
+                continue  # a blank line (the reader yields none; kept for the count)
+            if len(row_cells) > self.width:
+                why = f"The row has {len(row_cells)} cells but the header has {self.width} columns."
+                checked.errors.append((row_number, "", "", why))
                 continue
-            try:
+            raw = self._raw(normalise_row(row_cells, country))
+            warnings: list[tuple[str, str, str]] = []
+            email, phones = raw.get("email"), raw.get("phones")
+            if (
+                (email and not _PLAIN_EMAIL.fullmatch(email))
+                or (phones and not _PLAIN_PHONES.issuperset(phones))
+                or self.number_fields
+            ):
+                self._tidy(raw, warnings)
+            try:  # most rows: at once
                 data = clean_prospect(
-                    self._raw(cells), definitions=self.definitions, owners_by_email=self.owners
+                    raw, definitions=self.definitions, owners_by_email=self.owners
                 )
-            except ValidationError as exc:
-                reasons = "; ".join(
-                    f"{BASE_FIELDS.get(f, f.removeprefix('custom.'))}: {' '.join(m)}"
-                    for f, m in exc.message_dict.items()
-                )
-                checked.errors.append((row_number, reasons))
-                continue
-            checked.good.append((row_number, data))
+            except ValidationError:
+                data = self._clean(row_number, raw, warnings, checked)
+                if data is None:
+                    continue
+            checked.good.append((row_number, data, warnings))
             if data.get("email"):
                 checked.emails.add(data["email"])
             checked.numbers.update(data.get("phones", ()))
         return checked
+
+    def _tidy(self, raw: dict, warnings: list) -> None:
+        """Emails and phones as people write them, decimal commas: what clean_prospect reads."""
+        email = raw.get("email")
+        if email and not _PLAIN_EMAIL.fullmatch(email):
+            found = split_emails(email)
+            valid = [e for e in found if is_email(e)]
+            if valid:
+                raw["email"] = valid[0]
+                if len(found) > 1:
+                    _note(raw, "Other emails: " + ", ".join(e for e in found if e != valid[0]))
+        phones = raw.get("phones")
+        if phones and not _PLAIN_PHONES.issuperset(phones):
+            numbers = []
+            for number in split_phones(phones):
+                if SCIENTIFIC.match(number):
+                    reason = EXCEL_LOST_DIGITS.format(value=number)
+                    warnings.append((self._column("phones"), number, reason))
+                    continue
+                number, extension = extension_of(number)
+                if extension:
+                    _note(raw, f"Phone {number} ext. {extension}")
+                numbers.append(number)
+            raw["phones"] = numbers
+        for field, read in self.number_fields:
+            if raw.get(field):
+                raw[field] = read(raw[field])
+
+    def _clean(self, row_number: int, raw: dict, warnings: list, checked: Checked) -> dict | None:
+        """clean_prospect's data for a row it refused as it is: its bad optional cells left
+        out (and listed in `warnings`), or None when the row is refused (listed in
+        `checked.errors`)."""
+        for _ in range(len(raw) + 1):  # each round leaves out at least one field
+            try:
+                return clean_prospect(
+                    raw, definitions=self.definitions, owners_by_email=self.owners
+                )
+            except ValidationError as exc:
+                problems = exc.error_dict
+            refused = {f: e[0] for f, e in problems.items() if f == "name" or _refuses(e[0].code)}
+            if refused:
+                self._refuse(row_number, raw, refused, checked)
+                return None
+            for field, errors in problems.items():
+                if field != "phones":
+                    message = " ".join(m for e in errors for m in e.messages)
+                    warnings.append((self._column(field), _shown(raw.pop(field, "")), message))
+            if "phones" in problems:
+                raw["phones"] = self._good_numbers(raw, warnings)
+        raise AssertionError("clean_prospect kept refusing fields it was not given")
+
+    def _good_numbers(self, raw: dict, warnings: list) -> list[str]:
+        """The numbers of the row that are valid (with the row's country, if it has a valid
+        one); each other one is reported."""
+        phones = raw["phones"]
+        parts = phones if isinstance(phones, list) else split_phones(phones)
+        region = str(raw.get("country") or "").strip().upper()
+        region = region if region in phonenumbers.SUPPORTED_REGIONS else None
+        good = []
+        for part in parts:
+            try:
+                normalise_phone(part, region)
+            except ValidationError as exc:
+                warnings.append((self._column("phones"), _shown(part), exc.messages[0]))
+            else:
+                good.append(part)
+        return good
+
+    def _refuse(self, row_number: int, raw: dict, refused: dict, checked: Checked) -> None:
+        reason = "; ".join(
+            f"{BASE_FIELDS.get(f, f.removeprefix('custom.'))}: {' '.join(e.messages)}"
+            for f, e in refused.items()
+        )
+        column = value = ""
+        if len(refused) == 1:
+            ((field, error),) = refused.items()
+            column = self._column(field)
+            if not (error.code or "").startswith("sensitive_"):  # never copy such data
+                value = _shown(raw.get(field))
+        checked.errors.append((row_number, column, value, reason))
+
+    def _column(self, field: str) -> str:
+        return self.sources.get(field) or BASE_FIELDS.get(field, field.removeprefix("custom."))
 
     def _commit(self, plan: Plan, *, last: bool = False) -> None:
         with transaction.atomic(), tenant_scope(self.client):
@@ -211,8 +359,10 @@ class Runner:
             job.processed_rows = F("processed_rows") + plan.records
             job.created_count = F("created_count") + plan.created
             job.updated_count = F("updated_count") + plan.updated
+            job.merged_count = F("merged_count") + plan.merged
             job.skipped_count = F("skipped_count") + plan.skipped
-            job.error_count = F("error_count") + len(plan.errors)
+            job.error_count = F("error_count") + plan.refused
+            job.warned_count = F("warned_count") + plan.warned
             job.heartbeat_at = timezone.now()
             if last:
                 job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()

@@ -5,8 +5,9 @@ from uuid_utils import uuid7 as fast_uuid7
 
 from opsx.bulk import copy_text, json_text
 
-from ..models import ImportJob, ProspectEvent
+from ..models import ImportJob, ImportRowError, ProspectEvent
 from .batches import Checked, Found, Plan
+from .cells import names_agree, sources_of
 from .writer import (
     COPIED,
     ERRORS,
@@ -20,10 +21,13 @@ from .writer import (
     merge,
 )
 
+REFUSED, WARNING = ImportRowError.Level.REFUSED.value, ImportRowError.Level.WARNING.value
+
 
 class ImportPlanner:
-    """Decides what each row does (create, update a duplicate, skip) and builds the rows to
-    write. Pure Python: it runs in the import's helper thread.
+    """Decides what each row does (create, update a duplicate, merge into a prospect this run
+    already wrote, skip) and builds the rows to write, the row report's included. Pure
+    Python: it runs in the import's helper thread.
 
     Rows are plain dicts keyed by column, never model instances: at 100,000 rows building
     models costs more than the database does."""
@@ -32,66 +36,99 @@ class ImportPlanner:
         self.client_id, self.job_id, self.actor_id, self.copy = client_id, job.pk, actor_id, copy
         self.job_name = job.original_name
         self.skip = job.on_duplicate == ImportJob.OnDuplicate.SKIP
+        self.phones_column = sources_of(job.headers, job.mapping).get("phones", "")
         # The rows the last plan created or changed, which the database may not hold yet
-        # when the next batch is looked up: by id and by "e:email" / "p:number".
+        # when the next batch is looked up: by id, by email and by number.
         self.recent_ids: dict[int, dict] = {}
         self.recent_keys: dict[str, dict] = {}
+        self.recent_phones: dict[str, list[dict]] = {}
+        # Existing prospects this run updated: a later row for one of them is merged into it.
+        # (A run resumed after a crash forgets them; its rows then count as updated again.)
+        self.updated_ids: set[int] = set()
 
     def plan(self, checked: Checked, found: Found) -> Plan:
-        plan = Plan(records=checked.records, errors=checked.errors)
-        recent = self.recent_keys
+        plan = Plan(records=checked.records, refused=len(checked.errors))
+        plan.errors = [(n, REFUSED, column, value, why) for n, column, value, why in checked.errors]
+        recent, recent_phones = self.recent_keys, self.recent_phones
         rows = {pk: self.recent_ids.get(pk, row) for pk, row in found.rows.items()}
         by_email = {row["email"]: row for row in rows.values() if row["email"]}
+        owners = found.phone_owners
         new: list[dict] = []
         touched: dict[int, dict] = {}  # id(row) -> row, for every row this plan writes
-        seen: dict[str, dict] = {}  # this batch's rows by "e:email" / "p:number"
+        seen: dict[str, dict] = {}  # this batch's rows by email
+        seen_phones: dict[str, list[dict]] = {}  # and by number
         new_ids = iter(found.new_ids)
 
-        def duplicate(email: str, phones: list[str], keys: list[str]) -> dict | None:
-            # the same email, else the same phone, in the client; else an earlier row
-            if email and (match := recent.get(f"e:{email}") or by_email.get(email)):
+        def holders(number: str) -> list[dict]:
+            # the prospects with this number: of the last plan, in the client, of this batch
+            found_rows = [rows[pk] for pk in owners.get(number, ())]
+            every = [*recent_phones.get(number, ()), *found_rows, *seen_phones.get(number, ())]
+            return [row for i, row in enumerate(every) if all(r is not row for r in every[:i])]
+
+        def duplicate(email: str, phones: list[str], name: str) -> dict | None:
+            # the same email (as before: whatever the name), else the same number held by a
+            # prospect whose name agrees (a shop's landline is not one person)
+            if email and (match := recent.get(email) or by_email.get(email) or seen.get(email)):
                 return match
             for n in phones:
-                if match := recent.get(f"p:{n}"):
-                    return match
-                if (owner := found.phone_owner.get(n)) is not None:
-                    return rows[owner]
-            return next((seen[k] for k in keys if k in seen), None)
+                for row in holders(n):
+                    if names_agree(row["name"], name):
+                        return row
+            return None
 
-        for _, data in checked.good:
+        for row_number, data, warnings in checked.good:
             phones = data.pop("phones", [])
             email = data.get("email") or ""
-            keys = ([f"e:{email}"] if email else []) + [f"p:{n}" for n in phones]
-            row = duplicate(email, phones, keys)
+            row = duplicate(email, phones, data["name"])
             if row is not None and self.skip:
                 plan.skipped += 1
                 continue
+            shared = [(n, self._shared(n, data["name"], row, holders(n))) for n in phones]
             if row is None:
-                row = {**NEW_DEFAULTS, "phones": set(), "_new": True}
+                row = {**NEW_DEFAULTS, "phones": set(), "_new": True, "_row": row_number}
                 if self.copy:
                     row["id"] = next(new_ids)
                 merge(row, data, new=True)
                 new.append(row)
             else:
+                earlier = (  # this run created or updated it already
+                    row.get("_touched")
+                    or row.get("import_job_id") == self.job_id
+                    or row["id"] in self.updated_ids
+                )
+                if earlier:
+                    plan.merged += 1
+                else:
+                    plan.updated += 1
+                    self.updated_ids.add(row["id"])
                 merge(row, data)
+            row["_touched"] = True
             touched[id(row)] = row
             for n in phones:
                 if n not in row["phones"]:
                     row["phones"].add(n)
                     if not row["_new"]:  # it may have the number by now: written with care
                         plan.changed_phones.append((row["id"], n))
-            for k in keys:  # later rows with this row's email or phones are the same one
-                seen.setdefault(k, row)
+                    seen_phones.setdefault(n, []).append(row)
+            if email:  # later rows with this row's email are the same one
+                seen.setdefault(email, row)
+            warnings += [(self.phones_column, n, why) for n, why in shared if why]
+            if warnings:
+                plan.warned += 1
+                plan.errors += [(row_number, WARNING, *warning) for warning in warnings]
 
         now = timezone.now()
         changed = [row for row in touched.values() if not row["_new"]]
         for row in changed:
             row.update(updated_by_id=self.actor_id, updated_at=now)
-        plan.created, plan.updated = len(new), len(changed)
+        plan.created = len(new)
         tables = self._copy_rows(new, changed, now) if self.copy else {}
         event = (ProspectEvent.Kind.IMPORTED, self.actor_id, now, f"Updated from {self.job_name}")
         tables[EVENTS] = [(self.client_id, row["id"], *event) for row in changed]
-        tables[ERRORS] = [(self.client_id, self.job_id, n, why[:2000]) for n, why in plan.errors]
+        tables[ERRORS] = [
+            (self.client_id, self.job_id, n, level, column[:255], value[:200], why[:2000])
+            for n, level, column, value, why in plan.errors
+        ]
         if self.copy:
             plan.copies = {table: copy_text(rows) for table, rows in tables.items() if rows}
         else:  # the writer sets each row's id, then writes its phones
@@ -101,14 +138,30 @@ class ImportPlanner:
             plan.changed = [{c: row[c] for c in ("id", *UPDATED_COLUMNS)} for row in changed]
         # What the next batch must see even if its lookup runs before this plan is written.
         self.recent_ids = {row["id"]: row for row in touched.values() if "id" in row}
-        self.recent_keys = {}
+        self.recent_keys, self.recent_phones = {}, {}
         for row in touched.values():
             row["_new"] = False  # from now on a duplicate updates it
             if row["email"]:
-                self.recent_keys[f"e:{row['email']}"] = row
+                self.recent_keys[row["email"]] = row
             for n in row["phones"]:
-                self.recent_keys[f"p:{n}"] = row
+                self.recent_phones.setdefault(n, []).append(row)
         return plan
+
+    def _shared(self, number: str, name: str, row: dict | None, holders: list[dict]) -> str:
+        """The warning for a number another person's prospect has too ("" if none has)."""
+        for other in holders:
+            if other is not row and not names_agree(other["name"], name):
+                if "_row" in other:
+                    where = f"row {other['_row']} of this file"
+                elif other.get("import_job_id") == self.job_id:
+                    where = "an earlier row of this file"
+                else:
+                    where = "already a prospect"
+                return (
+                    f"{number} is also the number of {other['name']} ({where}); the names "
+                    "differ, so both were kept, each with this number."
+                )
+        return ""
 
     def _copy_rows(self, new: list[dict], changed: list[dict], now) -> dict[str, list[tuple]]:
         """The rows COPY writes for new and changed prospects, by table."""

@@ -29,7 +29,8 @@ NEW_DEFAULTS = {
 }  # fmt: skip
 # Columns an import may change on an existing prospect.
 UPDATED_COLUMNS = [*NEW_DEFAULTS, "name_key", "search_text", "updated_by_id", "updated_at"]
-_LOADED = ["id", *NEW_DEFAULTS]  # what a duplicate's merge reads
+# What a duplicate's merge reads, and whether this job created it (a later row merges into it).
+_LOADED = ["id", *NEW_DEFAULTS, "import_job_id"]
 COPIED = [c for c in NEW_DEFAULTS if c not in ("tags", "custom")] + ["name_key", "search_text"]
 _INSERTED_COLUMNS = [
     "id", "public_id", *COPIED, "tags", "custom", "created_by_id", "updated_by_id",
@@ -44,7 +45,7 @@ COPY_COLUMNS = {
     PROSPECTS: _INSERTED_COLUMNS,
     PHONES: ["client_id", "prospect_id", "number", "digits"],
     EVENTS: ["client_id", "prospect_id", "kind", "actor_id", "at", "text"],
-    ERRORS: ["client_id", "job_id", "row_number", "reason"],
+    ERRORS: ["client_id", "job_id", "row_number", "level", "column", "value", "reason"],
 }
 
 
@@ -66,21 +67,24 @@ class ProspectWriter:
         """The client's prospects with the same email or phone as a row of the batch."""
         emails, numbers = checked.emails, checked.numbers
         rows = {row["id"]: row for row in self._prospects("email", emails)} if emails else {}
-        phone_owner = dict(self._phone_owners(numbers)) if numbers else {}
-        missing = set(phone_owner.values()) - set(rows)
+        phone_owners: dict[str, list[int]] = {}
+        for number, prospect_id in self._phone_owners(numbers) if numbers else ():
+            phone_owners.setdefault(number, []).append(prospect_id)
+        missing = {pk for ids in phone_owners.values() for pk in ids} - set(rows)
         if missing:
             rows.update({row["id"]: row for row in self._prospects("id", missing)})
         for row in rows.values():
             row["phones"], row["_new"] = set(), False
-        for number, prospect_id in phone_owner.items():
-            rows[prospect_id]["phones"].add(number)
+        for number, ids in phone_owners.items():
+            for prospect_id in ids:
+                rows[prospect_id]["phones"].add(number)
         new_ids = []
         if self.copy and checked.good:
             new_ids = [pk for (pk,) in fetch(
                 "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
                 [self._sequence(), len(checked.good)],
             )]  # fmt: skip
-        return Found(rows=rows, phone_owner=phone_owner, new_ids=new_ids)
+        return Found(rows=rows, phone_owners=phone_owners, new_ids=new_ids)
 
     def _sequence(self) -> str:
         # Looked up once: in the statement it would be evaluated for every id.

@@ -19,10 +19,12 @@
     set("import-processed", data.processed);
     set("import-created", data.created);
     set("import-updated", data.updated);
+    set("import-merged", data.merged);
     set("import-skipped", data.skipped);
     set("import-errors", data.errors);
+    set("import-warned", data.warned);
     set("import-failure", data.failure || "");
-    document.getElementById("import-error-report").hidden = !data.errors;
+    document.getElementById("import-error-report").hidden = !data.errors && !data.warned;
     box.dataset.status = data.status;
     if (!data.finished) setTimeout(poll, 500);
   }

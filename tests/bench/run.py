@@ -561,7 +561,8 @@ def bench_import(
         f" (by email), {expected['invalid']:,} invalid rows, {expected['repeats']:,} repeats"
         " of an earlier row, the rest new; on_duplicate=update",
         f"job: created {counts['created']:,}, updated {counts['updated']:,},"
-        f" skipped {counts['skipped']:,}, errors {counts['errors']:,}",
+        f" merged {counts['merged']:,}, skipped {counts['skipped']:,},"
+        f" refused {counts['errors']:,}, warned {counts['warned']:,}",
         f"time: import_run {timed['wall_s']:.2f} s ({rows / timed['wall_s']:,.0f} rows/s)"
         f" [{'PASS' if ok_time else 'OVER'}]; import_upload before it {timed['upload_s']:.2f} s",
         "  where: "
@@ -821,8 +822,10 @@ def child_import(client_id: int, csv_path: str, mode: str) -> dict:
         "counts": {
             "created": job.created_count,
             "updated": job.updated_count,
+            "merged": job.merged_count,
             "skipped": job.skipped_count,
             "errors": job.error_count,
+            "warned": job.warned_count,
             "processed": job.processed_rows,
         },
     }

@@ -295,8 +295,8 @@ def test_an_abandoned_error_report_download_ends_its_transaction(personas):
     for n in (2, 3):
         ImportRowError.objects.create(client=personas.client_a, job=job, row_number=n, reason="bad")
     rows = importing.error_report_rows(job)
-    assert next(rows) == ["row", "reason"]
-    assert next(rows) == [2, "bad"]
+    assert next(rows) == ["row", "level", "column", "value", "reason"]
+    assert next(rows) == [2, "refused", "", "", "bad"]
     assert connection.in_atomic_block  # the stream's own transaction, restricted
     rows.close()  # the client went away
     assert not connection.in_atomic_block

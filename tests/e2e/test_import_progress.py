@@ -3,7 +3,8 @@
 Signed in through the real login form, Bob uploads the file, maps its columns and starts the
 import; a real Celery worker runs it 100 rows per batch while the page's script polls the
 progress URL. The bar must be seen part-way, then full with "Done", the counts and the error
-report link, and the prospects must be in the database.
+report link, and the prospects must be in the database: a row without a name refused, a bad
+email or phone left empty with a warning.
 """
 
 import csv
@@ -22,13 +23,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 
 ROWS = 3000
 # Data row -> what is wrong with it; its row number in the file is one more (the header is 1).
-BAD_ROWS = {
-    7: "email",
-    500: "name",
-    1234: "email",
-    1800: "phones",
-    2999: "email",
-}
+# A row without a name is refused; a bad email or phone is left empty, the row imported.
+REFUSED_ROWS = {500: "name", 2999: "name"}
+WARNED_ROWS = {7: "email", 1234: "email", 1800: "phones"}
+BAD_ROWS = REFUSED_ROWS | WARNED_ROWS
 MAPPING = ["name", "organisation", "email", "phones", "city"]
 
 # Records every value the bar takes: the one the server rendered first, then each one the
@@ -110,34 +108,42 @@ def test_the_progress_bar_fills_while_a_real_worker_imports(
 
     expect(page.locator("#import-processed")).to_have_text(str(ROWS))
     expect(page.locator("#import-percent")).to_have_text("100")
-    expect(page.locator("#import-created")).to_have_text(str(ROWS - len(BAD_ROWS)))
+    expect(page.locator("#import-created")).to_have_text(str(ROWS - len(REFUSED_ROWS)))
     expect(page.locator("#import-updated")).to_have_text("0")
-    expect(page.locator("#import-errors")).to_have_text(str(len(BAD_ROWS)))
+    expect(page.locator("#import-merged")).to_have_text("0")
+    expect(page.locator("#import-errors")).to_have_text(str(len(REFUSED_ROWS)))
+    expect(page.locator("#import-warned")).to_have_text(str(len(WARNED_ROWS)))
     expect(page.locator("#import-failure")).to_have_text("")
-    report_link = page.get_by_role("link", name="Download the error report")
+    report_link = page.get_by_role("link", name="Download the report of refused rows and warnings")
     expect(report_link).to_be_visible()
     if os.environ.get("E2E_SCREENSHOT"):
         page.screenshot(path=os.environ["E2E_SCREENSHOT"], full_page=True)
 
-    # The error report lists the bad rows by their row number in the file.
+    # The report lists the bad rows by their row number in the file, refused or warned.
     with page.expect_download() as download:
         report_link.click()
     report = list(csv.reader(io.StringIO(download.value.path().read_text())))
-    assert report[0] == ["row", "reason"]
-    assert [int(row) for row, _ in report[1:]] == [i + 1 for i in sorted(BAD_ROWS)]
+    assert report[0] == ["row", "level", "column", "value", "reason"]
+    assert [int(row[0]) for row in report[1:]] == [i + 1 for i in sorted(BAD_ROWS)]
+    assert [row[1] == "refused" for row in report[1:]] == [
+        i in REFUSED_ROWS for i in sorted(BAD_ROWS)
+    ]
     assert not browser_errors, browser_errors
 
     # And the prospects are in the database.
     job = ImportJob.objects.get(client=acme)
     assert job.status == ImportJob.Status.DONE and job.runs == 1
-    assert (job.processed_rows, job.created_count, job.error_count) == (
+    assert (job.processed_rows, job.created_count, job.error_count, job.warned_count) == (
         ROWS,
-        ROWS - len(BAD_ROWS),
-        len(BAD_ROWS),
+        ROWS - len(REFUSED_ROWS),
+        len(REFUSED_ROWS),
+        len(WARNED_ROWS),
     )
     prospects = Prospect.objects.filter(client=acme)
-    assert prospects.count() == ROWS - len(BAD_ROWS)
+    assert prospects.count() == ROWS - len(REFUSED_ROWS)
     assert not prospects.filter(email__in=[f"p{i}@example.com" for i in BAD_ROWS]).exists()
+    assert prospects.get(name="Prospect 7").email == ""
+    assert not prospects.get(name="Prospect 1800").phones.exists()
     first = prospects.get(email="p1@example.com")
     assert (first.name, first.organisation, first.city) == ("Prospect 1", "Company 1", "Mumbai")
     assert list(first.phones.values_list("number", flat=True)) == ["+919876500001"]
