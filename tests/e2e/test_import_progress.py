@@ -91,7 +91,7 @@ def test_the_progress_bar_fills_while_a_real_worker_imports(
     expect(page.get_by_label("Update the existing prospect")).to_be_checked()
     page.add_init_script(WATCH_THE_BAR)
     with page.expect_response(lambda r: r.url.endswith("/js/import-progress.js")) as script:
-        page.get_by_role("button", name=f"Import {ROWS} row(s)").click()
+        page.get_by_role("button", name=f"Continue with {ROWS} row(s)").click()
     assert script.value.status == 200, "the progress script did not load"
     expect(page).to_have_url(re.compile(r"/imports/[0-9a-f-]+/$"))
 
@@ -141,7 +141,8 @@ def test_the_progress_bar_fills_while_a_real_worker_imports(
     )
     prospects = Prospect.objects.filter(client=acme)
     assert prospects.count() == ROWS - len(REFUSED_ROWS)
-    assert not prospects.filter(email__in=[f"p{i}@example.com" for i in BAD_ROWS]).exists()
+    bad_emails = [f"p{i}@example.com" for i, what in BAD_ROWS.items() if what != "phones"]
+    assert not prospects.filter(email__in=bad_emails).exists()
     assert prospects.get(name="Prospect 7").email == ""
     assert not prospects.get(name="Prospect 1800").phones.exists()
     first = prospects.get(email="p1@example.com")

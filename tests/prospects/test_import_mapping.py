@@ -360,7 +360,8 @@ def test_the_mapping_page_lists_the_ignored_columns_and_marks_the_empty_ones(sig
     response = signed_in.get(reverse("prospects:import_map", args=[job.public_id]))
     assert response.status_code == 200
     page = response.content.decode()
-    section = page[page.index('id="import-ignored"') : page.index("</section>")]
+    start = page.index('id="import-ignored"')
+    section = page[start : page.index("</section>", start)]
     shown = [
         line.split(">", 1)[1].split("<", 1)[0]
         for line in section.split("<li ")[1:]
@@ -575,10 +576,11 @@ def test_a_value_beyond_those_shown_is_guessed_as_the_rows_are_read(
         signed_in.post(url, _values_form(signed_in.get(url)))
     job.refresh_from_db()
     stored = dict(Prospect.objects.values_list("name", "status"))
-    assert stored == {"Asha": "interested", "Ravi": "lost"}
+    assert stored == {"Asha": "interested", "Ravi": "lost", "Meena": "new"}
     assert Prospect.objects.get(name="Ravi").owner == suresh  # by the email's local part
-    (error,) = ImportRowError.objects.filter(job=job)
-    assert error.row_number == 4 and "Unknown status “on hold”" in error.reason
+    (warning,) = ImportRowError.objects.filter(job=job)  # no guess: left empty, and said
+    assert (warning.row_number, warning.level, warning.column) == (4, "warning", "Stage")
+    assert "Unknown status “on hold”" in warning.reason
 
 
 # --- the guesses themselves ------------------------------------------------------------
