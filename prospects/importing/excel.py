@@ -8,6 +8,7 @@ import datetime
 import re
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 
@@ -54,22 +55,62 @@ def check_zip(fileobj, lower_name: str) -> str:
     raise ValidationError("This is a zip archive, not a table: upload the CSV or .xlsx inside it.")
 
 
-def _open(fileobj):
-    import openpyxl  # only when a workbook is read: it is slow to import
+_held: dict[int, object] = {}  # id(file) -> its workbook, while kept() holds it open
 
+
+def _load(fileobj):
+    import openpyxl  # only when a workbook is read: it is slow to import
+    import openpyxl.reader.excel
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Sheet(ReadOnlyWorksheet):
+        def _get_size(self):
+            # openpyxl reads a sheet's stored size as it opens the workbook; a sheet without
+            # one (some tools write none) is parsed whole for it, seconds per 100,000 rows,
+            # each time. The rows are read with reset_dimensions() anyway (rows() below).
+            pass
+
+    # openpyxl has no option for it: its reader builds the sheets from this module name.
+    openpyxl.reader.excel.ReadOnlyWorksheet = Sheet
     fileobj.seek(0)
     try:
         return openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a broken file
         raise ValidationError(DAMAGED) from None
+    finally:
+        openpyxl.reader.excel.ReadOnlyWorksheet = ReadOnlyWorksheet
+
+
+@contextmanager
+def kept(fileobj):
+    """Within the block every read of this file shares one opened workbook: opening one reads
+    its shared strings, a second or more for a large sheet (reading.read_layout reads the file
+    several times)."""
+    workbook = _load(fileobj)
+    _held[id(fileobj)] = workbook
+    try:
+        yield
+    finally:
+        del _held[id(fileobj)]
+        workbook.close()
+
+
+@contextmanager
+def _open(fileobj):
+    held = _held.get(id(fileobj))
+    if held is not None:
+        yield held
+        return
+    workbook = _load(fileobj)
+    try:
+        yield workbook
+    finally:
+        workbook.close()
 
 
 def sheet_names(fileobj) -> list[str]:
-    workbook = _open(fileobj)
-    try:
+    with _open(fileobj) as workbook:
         return [sheet.title for sheet in workbook.worksheets]  # not the chart sheets
-    finally:
-        workbook.close()
 
 
 def first_filled_sheet(fileobj, names: list[str]) -> str:
@@ -83,19 +124,15 @@ def first_filled_sheet(fileobj, names: list[str]) -> str:
 
 def rows(fileobj, sheet: str) -> Iterator[tuple[int, list[str] | None, str]]:
     """(Excel row number, cells, "") for every row of the sheet, blank ones included."""
-    workbook = _open(fileobj)
-    try:
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        # The sheet's stored dimensions may be wrong (some tools write A1): read what is there.
-        worksheet.reset_dimensions()
-        for number, row in enumerate(worksheet.iter_rows(min_row=1), 1):
-            yield number, [cell_text(c.value, getattr(c, "number_format", "")) for c in row], ""
-    except ValidationError:
-        raise
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
-        raise ValidationError(DAMAGED) from exc
-    finally:
-        workbook.close()
+    with _open(fileobj) as workbook:
+        try:
+            worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+            # The stored dimensions may be wrong (some tools write A1): read what is there.
+            worksheet.reset_dimensions()
+            for number, row in enumerate(worksheet.iter_rows(min_row=1), 1):
+                yield number, [cell_text(c.value, getattr(c, "number_format", "")) for c in row], ""
+        except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
+            raise ValidationError(DAMAGED) from exc
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*(?<!/)>")  # a row with cells, not <row .../>
@@ -104,12 +141,9 @@ _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*(?<!/)>")  # a row with cells, not 
 def count_rows(fileobj, sheet: str) -> int:
     """The rows of a sheet that hold cells, counted in its XML without reading them (openpyxl
     takes seconds per 10,000 rows; this reads the unpacked XML at a few hundred MB/s)."""
-    workbook = _open(fileobj)
-    try:
+    with _open(fileobj) as workbook:
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
         path = worksheet._worksheet_path  # openpyxl keeps no public name for the sheet's part
-    finally:
-        workbook.close()
     fileobj.seek(0)
     count, tail = 0, b""
     try:

@@ -25,6 +25,7 @@ from .excel import (
     first_filled_sheet,
     sheet_names,
 )
+from .excel import kept as kept_workbook
 from .excel import rows as excel_rows
 from .vcard import HEADERS as VCARD_HEADERS
 from .vcard import count_cards, looks_like_vcard
@@ -420,6 +421,14 @@ def read_layout(job, fileobj, *, encoding=None, header_row=None, sheet=None) -> 
     """Set how the job's file is read and what it holds: encoding and delimiter (CSV), the
     sheets and the sheet read (.xlsx), header_row (detected unless given), headers,
     total_rows and column_stats. ValidationError with the reason when it cannot be read."""
+    if job.format == "xlsx":
+        with kept_workbook(fileobj):  # the steps below read it several times
+            _read_layout(job, fileobj, encoding, header_row, sheet)
+    else:
+        _read_layout(job, fileobj, encoding, header_row, sheet)
+
+
+def _read_layout(job, fileobj, encoding, header_row, sheet) -> None:
     if job.format == "xlsx":
         job.sheets = sheet_names(fileobj)
         if sheet and sheet not in job.sheets:

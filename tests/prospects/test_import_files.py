@@ -634,3 +634,26 @@ def test_a_csv_is_always_read_whole_for_its_statistics(signed_in, monkeypatch):
     job = _uploaded(signed_in, content.encode())
     assert (job.surveyed_rows, job.total_rows) == (7, 7)
     assert job.column_stats["Status"]["values"] == [["warm", 6], ["cold", 1]]
+
+
+@pytest.mark.django_db
+def test_a_workbook_is_opened_once_at_upload_and_its_stored_size_never_parsed(
+    signed_in, monkeypatch
+):
+    """openpyxl parses a whole sheet for its size when a tool stored none (write-only
+    workbooks, as here): seconds per open for 100,000 rows. The upload opens it once and
+    never asks for the size."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    from prospects.importing import excel
+
+    def refuse(self):
+        raise AssertionError("the sheet's stored size was parsed")
+
+    monkeypatch.setattr(WorkSheetParser, "parse_dimensions", refuse)
+    loads = []
+    real_load = excel._load
+    monkeypatch.setattr(excel, "_load", lambda f: loads.append(1) or real_load(f))
+    job = _uploaded(signed_in, _big_workbook(30), "big.xlsx")
+    assert (job.total_rows, job.headers) == (30, ["Name", "Mobile", "Status", "Late"])
+    assert len(loads) == 1
