@@ -544,8 +544,7 @@ def import_map(request, public_id):
     if job.status != ImportJob.Status.UPLOADED:
         return redirect("prospects:import_detail", job.public_id)
     try:
-        preview = importing.import_preview(job)
-        file_rows = importing.import_file_rows(job)
+        preview, file_rows = importing.import_rows_shown(job)
     except importing.SourceMissing:
         return _import_gone(request, job)
     fields = importing.import_fields(request.client)

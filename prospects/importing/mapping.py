@@ -12,7 +12,7 @@ from accounts.models import User
 from clients.models import Client
 
 from ..models import CustomField, ImportJob
-from .reading import detect_format, first_rows, open_records, read_layout
+from .reading import detect_format, first_rows, kept_workbook, open_records, read_layout
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 PREVIEW_ROWS = 5
@@ -255,30 +255,24 @@ class SourceMissing(Exception):
     UNSTARTED_KEPT, lost by the storage, or the storage refused to open it."""
 
 
-def import_preview(job: ImportJob) -> list[list[str]]:
-    """The first data rows of the upload, for the mapping page; SourceMissing if it is gone."""
-    rows = []
-    for _, cells, error in _read(job, open_records, PREVIEW_ROWS):
-        rows.append(cells if cells is not None else [error])
-    return rows
-
-
-def import_file_rows(job: ImportJob) -> list[tuple[int, list[str]]]:
-    """The file's first rows as they are, with their numbers, to pick the header row from."""
-    if job.format == ImportJob.Format.VCF:
-        return []  # a card is not a row: there is no header to pick
-    return _read(job, lambda j, f: first_rows(j, f, FILE_ROWS), FILE_ROWS)
-
-
-def _read(job: ImportJob, reader, count: int) -> list:
+def import_rows_shown(job: ImportJob) -> tuple[list[list[str]], list[tuple[int, list[str]]]]:
+    """For the mapping page, from one opening of the upload: its first data rows (the
+    preview under the columns) and the file's first rows as they are, with their numbers, to
+    pick the header row from (none for vCards: a card is no row). SourceMissing if the file
+    is gone."""
     if not job.source.name:
         raise SourceMissing
     try:
-        with job.source.open("rb") as fileobj:
-            return list(islice(reader(job, fileobj), count))
+        with job.source.open("rb") as fileobj, kept_workbook(fileobj, job.format):
+            preview = [
+                cells if cells is not None else [error]
+                for _, cells, error in islice(open_records(job, fileobj), PREVIEW_ROWS)
+            ]
+            rows = [] if job.format == ImportJob.Format.VCF else first_rows(job, fileobj, FILE_ROWS)
     except (OSError, UnicodeDecodeError, ValidationError) as exc:
         # S3 storages may fail on the first read; a file read at upload reads now
         raise SourceMissing from exc
+    return preview, rows
 
 
 def import_source_readable(job: ImportJob) -> bool:

@@ -238,8 +238,6 @@ class Runner:
             if row_cells is None:
                 checked.errors.append((row_number, "", "", error))
                 continue
-            if not any(c.strip() for c in row_cells):
-                continue  # a blank line (the reader yields none; kept for the count)
             if len(row_cells) > self.width:
                 why = f"The row has {len(row_cells)} cells but the header has {self.width} columns."
                 checked.errors.append((row_number, "", "", why))

@@ -12,6 +12,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 
 from charset_normalizer import from_bytes
@@ -23,9 +24,9 @@ from .excel import (
     check_zip,
     count_rows,
     first_filled_sheet,
+    kept,
     sheet_names,
 )
-from .excel import kept as kept_workbook
 from .excel import rows as excel_rows
 from .vcard import HEADERS as VCARD_HEADERS
 from .vcard import count_cards, looks_like_vcard
@@ -315,6 +316,17 @@ def raw_rows(job, fileobj) -> Iterator[tuple[int, list[str] | None, str]]:
     return _csv_records(fileobj, job.encoding, job.delimiter)
 
 
+@contextmanager
+def kept_workbook(fileobj, file_format: str):
+    """Within the block, the reads of a workbook share one opening of it (excel.kept); any
+    other format is read as it is."""
+    if file_format == "xlsx":
+        with kept(fileobj):
+            yield
+    else:
+        yield
+
+
 def _blank(cells: list[str]) -> bool:
     return not "".join(cells).strip()
 
@@ -421,10 +433,7 @@ def read_layout(job, fileobj, *, encoding=None, header_row=None, sheet=None) -> 
     """Set how the job's file is read and what it holds: encoding and delimiter (CSV), the
     sheets and the sheet read (.xlsx), header_row (detected unless given), headers,
     total_rows and column_stats. ValidationError with the reason when it cannot be read."""
-    if job.format == "xlsx":
-        with kept_workbook(fileobj):  # the steps below read it several times
-            _read_layout(job, fileobj, encoding, header_row, sheet)
-    else:
+    with kept_workbook(fileobj, job.format):  # the steps below read it several times
         _read_layout(job, fileobj, encoding, header_row, sheet)
 
 
