@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 
 from ..models import ImportJob, Prospect
+from ..validation import STATUS_BY_TEXT
 
 VALUE_FIELDS = ("status", "owner", "country")
 MAX_VALUE_CHARS = 100  # a key of the value mapping (column_stats keeps values this long)
@@ -65,9 +66,6 @@ _STATUS_BY_WORDS = {
     **{_words(word): status for status, words in STATUS_WORDS.items() for word in words},
     **{_words(value): value for value in Prospect.Status.values},
     **{_words(label): value for value, label in Prospect.Status.choices},
-}
-_STATUS_BY_EXACT = {value: value for value in Prospect.Status.values} | {
-    label.lower(): value for value, label in Prospect.Status.choices
 }
 _REGIONS = phonenumbers.SUPPORTED_REGIONS
 
@@ -130,7 +128,7 @@ def exact(field: str, text: str, owners_by_email: dict[str, User]) -> str:
     """Our value when clean_prospect takes the cell as it is (no mapping needed), else ""."""
     text = text.strip()
     if field == "status":
-        return _STATUS_BY_EXACT.get(text.lower(), "")
+        return STATUS_BY_TEXT.get(text.lower(), "")
     if field == "owner":
         return text.lower() if text.lower() in owners_by_email else ""
     return text.upper() if text.upper() in _REGIONS else ""

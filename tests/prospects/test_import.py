@@ -16,6 +16,7 @@ from django.utils import timezone
 from prospects import importing
 from prospects.models import CustomField, ImportJob, ImportRowError, Prospect
 from tests.factories import ProspectFactory
+from tests.prospects import import_steps as steps
 
 HEADER = "Name,Email,Phone,Company,Status,Notes\n"
 
@@ -46,23 +47,12 @@ def _upload(client, content, name="people.csv"):
 
 
 def _run(client, content, mapping=None, on_duplicate="update", capture=None):
-    response = _upload(client, content)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    job = ImportJob.objects.latest("created_at")
-    form = {"on_duplicate": on_duplicate}
-    for i, header in enumerate(job.headers):
-        form[f"col_{i}"] = (mapping or job.mapping).get(header, "")
+    job = steps.upload(client, content, "people.csv")
     with capture(execute=True):
-        response = client.post(reverse("prospects:import_map", args=[job.public_id]), form)
-        assert response.status_code == 302, response.content.decode()[:3000]
+        response = steps.map_columns(client, job, mapping or None, on_duplicate)
         values_url = reverse("prospects:import_values", args=[job.public_id])
         if response.url == values_url:  # values to map: the person takes the guesses shown
-            page = client.get(values_url)
-            choices = {
-                name: page.context["form"][name].value() or ""
-                for name in page.context["form"].fields
-            }
-            response = client.post(values_url, choices)
+            response = client.post(values_url, steps.values_form(client.get(values_url)))
             assert response.status_code == 302, response.content.decode()[:3000]
     job.refresh_from_db()
     return job

@@ -12,6 +12,7 @@ from prospects import importing
 from prospects.importing import cells
 from prospects.models import CustomField, ImportJob, ImportRowError, Prospect
 from tests.factories import ProspectFactory
+from tests.prospects import import_steps as steps
 
 WARNING, REFUSED = "warning", "refused"
 
@@ -32,17 +33,9 @@ def signed_in(client, personas):
 
 def _import(client, content: str | bytes, mapping: dict, capture, on_duplicate="update"):
     """Upload `content` as a CSV, map its columns by header, run the import to its end."""
-    upload = io.BytesIO(content.encode() if isinstance(content, str) else content)
-    upload.name = "contacts.csv"
-    response = client.post(reverse("prospects:import_new"), {"file": upload})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    job = ImportJob.objects.latest("created_at")
-    form = {"on_duplicate": on_duplicate}
-    for i, header in enumerate(job.headers):
-        form[f"col_{i}"] = mapping.get(header, "")
+    job = steps.upload(client, content)
     with capture(execute=True):
-        response = client.post(reverse("prospects:import_map", args=[job.public_id]), form)
-        assert response.status_code == 302, response.content.decode()[:3000]
+        steps.map_columns(client, job, mapping, on_duplicate)
         job.refresh_from_db()
         if job.status == ImportJob.Status.UPLOADED:  # sent to the values step: choose none
             importing.import_start(

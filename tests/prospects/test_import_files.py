@@ -14,6 +14,7 @@ from django.urls import reverse
 from prospects import importing
 from prospects.importing.reading import open_records
 from prospects.models import ImportJob, ImportRowError, Prospect
+from tests.prospects import import_steps as steps
 
 
 @pytest.fixture
@@ -33,18 +34,12 @@ def _upload(client, content: bytes, name="contacts.csv"):
 
 
 def _uploaded(client, content: bytes, name="contacts.csv") -> ImportJob:
-    response = _upload(client, content, name)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    return ImportJob.objects.latest("created_at")
+    return steps.upload(client, content, name)
 
 
 def _start(client, job: ImportJob, mapping: dict, capture) -> ImportJob:
-    form = {"on_duplicate": "update"}
-    for i, header in enumerate(job.headers):
-        form[f"col_{i}"] = mapping.get(header, "")
     with capture(execute=True):
-        response = client.post(reverse("prospects:import_map", args=[job.public_id]), form)
-    assert response.status_code == 302, response.content.decode()[:3000]
+        steps.map_columns(client, job, mapping)
     job.refresh_from_db()
     assert job.status == "done", job.failure_reason
     return job

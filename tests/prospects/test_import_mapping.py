@@ -1,10 +1,7 @@
 """Import mapping: the columns of real exports guessed, several columns into one field, the
 ignored columns shown, and the values step for status, owner and country."""
 
-import csv
-import io
 import re
-from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,6 +12,7 @@ from prospects.importing import values
 from prospects.importing.pipeline import Runner
 from prospects.models import ImportJob, ImportRowError, Prospect
 from tests.factories import UserFactory
+from tests.prospects import import_steps as steps
 
 GOOGLE = [
     "Name", "Given Name", "Additional Name", "Family Name", "Yomi Name", "Name Prefix",
@@ -134,41 +132,13 @@ def suresh(personas):
     )
 
 
-def _stats(content: str) -> dict:
-    """column_stats as the upload computes them (reading.py's contract), for the file below."""
-    rows = list(csv.reader(io.StringIO(content)))
-    stats = {}
-    for index, header in enumerate(rows[0]):
-        cells = [r[index].strip() for r in rows[1:] if index < len(r) and r[index].strip()]
-        counted = Counter(cells).most_common()
-        stats[header] = {"filled": len(cells), "values": [list(c) for c in counted], "more": False}
-    return stats
-
-
 def _upload(client, personas, content: str) -> ImportJob:
-    """Upload through the page, with the column statistics and the guess made from them."""
-    upload = io.BytesIO(content.encode())
-    upload.name = "contacts.csv"
-    response = client.post(reverse("prospects:import_new"), {"file": upload})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    job = ImportJob.objects.latest("created_at")
-    job.column_stats = _stats(content)
-    job.mapping = importing.guess_mapping(personas.client_a, job.headers, stats=job.column_stats)
-    job.save()
-    return job
+    """Upload through the page (which computes the column statistics and guesses from them)."""
+    return steps.upload(client, content)
 
 
-def _columns_form(job: ImportJob, mapping: dict | None = None) -> dict:
-    form = {"on_duplicate": "update"}
-    for i, header in enumerate(job.headers):
-        form[f"col_{i}"] = (job.mapping if mapping is None else mapping).get(header, "")
-    return form
-
-
-def _values_form(response) -> dict:
-    """The values page's selects as posted unchanged: name -> the preselected value."""
-    form = response.context["form"]
-    return {name: form[name].value() or "" for _, name in form.rows}
+_columns_form = steps.columns_form
+_values_form = steps.values_form
 
 
 def _choice(response, value: str) -> str:
@@ -245,7 +215,7 @@ def test_split_names_phones_and_notes_are_combined_in_column_order(
         "Vikram,,Singh,,,,+919812345678,,\n"
     )
     job = _upload(signed_in, personas, content)
-    assert [h for h, f in job.mapping.items() if f == "name"] == [
+    assert [h for h in job.headers if job.mapping.get(h) == "name"] == [
         "First Name",
         "Middle Name",
         "Last Name",
