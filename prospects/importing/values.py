@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
-import pycountry
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
@@ -91,6 +90,14 @@ def status_guess(text: str) -> str:
     return _STATUS_BY_WORDS.get(_words(text), "")
 
 
+def _countries():
+    """pycountry's countries, imported when first needed: importing pycountry costs every
+    process ~75 ms at start-up (it reads its own package metadata)."""
+    import pycountry
+
+    return pycountry.countries
+
+
 def country_guess(text: str) -> str:
     """The two-letter code for a country written as a code, a name or a common alias, if
     phone numbers know the country (clean_prospect checks against the same list)."""
@@ -98,7 +105,7 @@ def country_guess(text: str) -> str:
     code = COUNTRY_ALIASES.get(words)
     if code is None and words:
         try:
-            code = pycountry.countries.lookup(text.strip()).alpha_2
+            code = _countries().lookup(text.strip()).alpha_2
         except LookupError:
             code = COUNTRY_ALIASES.get(words.removeprefix("the "), "")
     return code if code in _REGIONS else ""
@@ -151,7 +158,7 @@ def choices(field: str, owners_by_email: dict[str, User]) -> list[tuple[str, str
         users = sorted(owners_by_email.values(), key=lambda u: (u.full_name.casefold(), u.email))
         return [(u.email, f"{u.full_name} <{u.email}>" if u.full_name else u.email) for u in users]
     return sorted(
-        ((c.alpha_2, c.name) for c in pycountry.countries if c.alpha_2 in _REGIONS),
+        ((c.alpha_2, c.name) for c in _countries() if c.alpha_2 in _REGIONS),
         key=lambda choice: choice[1],
     )
 
