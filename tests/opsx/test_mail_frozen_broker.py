@@ -80,6 +80,22 @@ def _queue(to):
     )
 
 
+def _queue_while_frozen(process, to: str):
+    """Queue a mail in a transaction with the broker stopped (SIGSTOP, resumed after at most
+    GUARD_SECONDS whatever happens): the message, and the seconds the commit took."""
+    os.kill(process.pid, signal.SIGSTOP)
+    guard = threading.Timer(GUARD_SECONDS, os.kill, args=(process.pid, signal.SIGCONT))
+    guard.start()
+    try:
+        started = time.monotonic()
+        with transaction.atomic():
+            message = _queue(to)
+        return message, time.monotonic() - started
+    finally:
+        guard.cancel()
+        os.kill(process.pid, signal.SIGCONT)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_commit_that_queued_mail_returns_fast_while_redis_is_frozen(broker_at, smtp_server):
     process, port = broker_at
@@ -87,17 +103,7 @@ def test_a_commit_that_queued_mail_returns_fast_while_redis_is_frozen(broker_at,
         _queue("before@example.com")
     assert redis.Redis(port=port).llen("celery") == 1  # really published
 
-    os.kill(process.pid, signal.SIGSTOP)
-    guard = threading.Timer(GUARD_SECONDS, os.kill, args=(process.pid, signal.SIGCONT))
-    guard.start()
-    try:
-        started = time.monotonic()
-        with transaction.atomic():
-            message = _queue("frozen@example.com")
-        elapsed = time.monotonic() - started
-    finally:
-        guard.cancel()
-        os.kill(process.pid, signal.SIGCONT)
+    message, elapsed = _queue_while_frozen(process, "frozen@example.com")
 
     assert elapsed < 3, f"the commit waited {elapsed:.1f}s for a frozen broker"
     assert OutboundMessage.objects.get(pk=message.pk).status == "pending"
@@ -116,17 +122,7 @@ def test_a_first_publish_to_a_frozen_redis_gives_up_fast(broker_at, smtp_server)
     """No pooled connection yet: the TCP connect succeeds (the kernel accepts for a stopped
     process), the first command is never answered."""
     process, _ = broker_at
-    os.kill(process.pid, signal.SIGSTOP)
-    guard = threading.Timer(GUARD_SECONDS, os.kill, args=(process.pid, signal.SIGCONT))
-    guard.start()
-    try:
-        started = time.monotonic()
-        with transaction.atomic():
-            message = _queue("cold@example.com")
-        elapsed = time.monotonic() - started
-    finally:
-        guard.cancel()
-        os.kill(process.pid, signal.SIGCONT)
+    message, elapsed = _queue_while_frozen(process, "cold@example.com")
 
     assert elapsed < 3, f"the commit waited {elapsed:.1f}s for a frozen broker"
     assert mail.deliver_pending() == 1
