@@ -254,7 +254,7 @@ def test_a_google_contacts_export_is_stored_as_mapped(
     content = ",".join(row) + "\n" + ",".join(row.values()) + "\n"
     job = _upload(signed_in, personas, content)
     with django_capture_on_commit_callbacks(execute=True):
-        signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+        steps.map_columns(signed_in, job)
     job.refresh_from_db()
     assert (job.status, job.created_count, job.error_count) == ("done", 1, 0)
     asha = Prospect.objects.get()
@@ -393,7 +393,7 @@ def test_the_values_chosen_are_applied_to_the_rows_stored(
     signed_in, personas, suresh, django_capture_on_commit_callbacks
 ):
     job = _upload(signed_in, personas, VALUES_CSV)
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     url = reverse("prospects:import_values", args=[job.public_id])
     page = signed_in.get(url)
     form = _values_form(page) | {_choice(page, "dormant"): "lost"}
@@ -424,7 +424,7 @@ def test_the_value_mapping_is_remembered_for_the_next_file(
     signed_in, personas, suresh, django_capture_on_commit_callbacks
 ):
     job = _upload(signed_in, personas, VALUES_CSV)
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     url = reverse("prospects:import_values", args=[job.public_id])
     page = signed_in.get(url)
     form = _values_form(page) | {_choice(page, "warm"): "customer", _choice(page, "Atlantis"): "IN"}
@@ -434,7 +434,7 @@ def test_the_value_mapping_is_remembered_for_the_next_file(
     job = _upload(
         signed_in, personas, "Lead Name,Lead Status,Country\nNew One,WARM,atlantis\nOther,hot,uk\n"
     )
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     page = signed_in.get(reverse("prospects:import_values", args=[job.public_id]))
     chosen = {v.value: page.context["form"][name].value() for v, name in page.context["form"].rows}
     assert chosen == {"WARM": "customer", "hot": "interested", "atlantis": "IN", "uk": "GB"}
@@ -472,7 +472,7 @@ def test_a_bad_value_post_is_refused_with_a_message(
     signed_in, personas, suresh, value, choice, message
 ):
     job = _upload(signed_in, personas, VALUES_CSV)
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     url = reverse("prospects:import_values", args=[job.public_id])
     page = signed_in.get(url)
     response = signed_in.post(url, _values_form(page) | {_choice(page, value): choice})
@@ -512,7 +512,7 @@ def test_the_values_page_takes_a_constant_number_of_queries(
 ):
     rows = "".join(f"P{i},stage {i},owner {i},land {i}\n" for i in range(distinct))
     job = _upload(signed_in, personas, "Name,Stage,Owner,Country\n" + rows)
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     # the signed-in user; the savepoint, role and release of the tenant scope (4); the job;
     # the client's active users; the last import's value mapping
     with django_assert_max_num_queries(8):
@@ -540,7 +540,7 @@ def test_a_value_beyond_those_shown_is_guessed_as_the_rows_are_read(
     job.column_stats["Stage"]["values"] = [["qualified", 1]]  # the others beyond the kept ones
     job.column_stats["Stage"]["more"] = True
     job.save()
-    signed_in.post(reverse("prospects:import_map", args=[job.public_id]), _columns_form(job))
+    steps.map_columns(signed_in, job)
     url = reverse("prospects:import_values", args=[job.public_id])
     with django_capture_on_commit_callbacks(execute=True):
         signed_in.post(url, _values_form(signed_in.get(url)))
