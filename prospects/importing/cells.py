@@ -179,4 +179,9 @@ def names_agree(a: str, b: str) -> bool:
 
 
 def _same_word(w: str, v: str) -> bool:
-    return w == v or (len(w) == 1 and v.startswith(w)) or (len(v) == 1 and w.startswith(v))
+    # an initial is a letter: "Person 1" and "Person 10" are two people
+    return (
+        w == v
+        or (len(w) == 1 and w.isalpha() and v.startswith(w))
+        or (len(v) == 1 and v.isalpha() and w.startswith(v))
+    )

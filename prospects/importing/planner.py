@@ -1,5 +1,7 @@
 """ImportPlanner: what each row of a batch does, and the rows it writes."""
 
+import itertools
+
 from django.utils import timezone
 from uuid_utils import uuid7 as fast_uuid7
 
@@ -22,6 +24,9 @@ from .writer import (
 )
 
 REFUSED, WARNING = ImportRowError.Level.REFUSED.value, ImportRowError.Level.WARNING.value
+# The prospects holding one phone number that a row is compared with (names_agree): a number
+# held by more (a company's switchboard on thousands of rows) is matched among its first ones.
+MAX_HOLDERS = 50
 
 
 class ImportPlanner:
@@ -60,10 +65,20 @@ class ImportPlanner:
         new_ids = iter(found.new_ids)
 
         def holders(number: str) -> list[dict]:
-            # the prospects with this number: of the last plan, in the client, of this batch
-            found_rows = [rows[pk] for pk in owners.get(number, ())]
-            every = [*recent_phones.get(number, ()), *found_rows, *seen_phones.get(number, ())]
-            return [row for i, row in enumerate(every) if all(r is not row for r in every[:i])]
+            # the prospects with this number (of the last plan, in the client, of this
+            # batch), at most MAX_HOLDERS: a switchboard's number on thousands of rows would
+            # otherwise have every row compared with every other
+            every = itertools.chain(
+                recent_phones.get(number, ()),
+                (rows[pk] for pk in owners.get(number, ())),
+                seen_phones.get(number, ()),
+            )
+            unique: dict[int, dict] = {}
+            for row in every:
+                unique.setdefault(id(row), row)
+                if len(unique) == MAX_HOLDERS:
+                    break
+            return list(unique.values())
 
         def duplicate(email: str, phones: list[str], name: str) -> dict | None:
             # the same email (as before: whatever the name), else the same number held by a
