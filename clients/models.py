@@ -11,6 +11,9 @@ class Client(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"  # its users cannot sign in
+        # Closed by its admin and deleted after the grace period: the row stays, nameless, so
+        # the audit trail (and billing records the law requires) still point somewhere.
+        CLOSED = "closed", "Closed"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
@@ -105,6 +108,34 @@ class AuditEvent(models.Model):
         CLIENT_REACTIVATED = "client.reactivated", "reactivated the client account"
         STAFF_ENROLMENT_ISSUED = "staff.enrolment_issued", "issued a two-factor enrolment link"
         STAFF_ENROLMENT_USED = "staff.enrolment_used", "opened a two-factor enrolment link"
+        PRIVACY_REQUEST_FILED = "privacy_request.filed", "filed a privacy request"
+        PRIVACY_REQUEST_VERIFIED = "privacy_request.verified", "confirmed a privacy request"
+        PRIVACY_REQUEST_ASSIGNED = "privacy_request.assigned", "assigned a privacy request"
+        PRIVACY_REQUEST_STATUS = "privacy_request.status", "changed a privacy request's status"
+        PRIVACY_REQUEST_EXTENDED = "privacy_request.extended", "extended a privacy request"
+        PRIVACY_REQUEST_REFUSED = "privacy_request.refused", "refused a privacy request"
+        PRIVACY_REQUEST_WITHDRAWN = "privacy_request.withdrawn", "withdrew a privacy request"
+        PRIVACY_REQUEST_DONE = "privacy_request.done", "completed a privacy request"
+        ACCESS_ARCHIVE_BUILT = "access_archive.built", "built a personal data archive"
+        ACCESS_ARCHIVE_DOWNLOADED = (
+            "access_archive.downloaded",
+            "downloaded a personal data archive",
+        )
+        USER_DELETION_SCHEDULED = "user.deletion_scheduled", "scheduled an account deletion"
+        USER_DELETION_CANCELLED = "user.deletion_cancelled", "cancelled an account deletion"
+        USER_ERASED = "user.erased", "erased a person's data"
+        USER_CORRECTED = "user.corrected", "corrected a person's data"
+        LEGAL_HOLD_SET = "legal_hold.set", "set a legal hold"
+        LEGAL_HOLD_RELEASED = "legal_hold.released", "released a legal hold"
+        POLICY_PUBLISHED = "policy.published", "published a privacy policy version"
+        SUPPORT_GRANTED = "support.granted", "granted support access"
+        SUPPORT_REVOKED = "support.revoked", "revoked support access"
+        SUPPORT_VIEW_STARTED = "support.view_started", "started a support view"
+        CLIENT_CLOSURE_REQUESTED = "client.closure_requested", "closed the client account"
+        CLIENT_CLOSURE_CANCELLED = "client.closure_cancelled", "cancelled the client closure"
+        CLIENT_EXPORT_BUILT = "client.export_built", "built the client's full export"
+        CLIENT_DELETED = "client.deleted", "deleted the client's data"
+        RETENTION_APPLIED = "retention.applied", "applied the retention rules"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing
@@ -131,6 +162,10 @@ class AuditEvent(models.Model):
     # How many things a batch touched: {"prospects": 120, "sessions": 2}.
     counts = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)  # none for tasks, commands
+    # Set when the actor is erased: the keyed hash of their address (opsx.personal_data
+    # .keyed_hash), so staff can still match an erased person's events to an address they are
+    # given, and nobody can read the address back. The trigger allows setting it once.
+    actor_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

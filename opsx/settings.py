@@ -212,6 +212,30 @@ INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # staff without two-factor open /admin/) can be used; it works once.
 STAFF_ENROLMENT_LINK_MAX_AGE_HOURS = env.int("STAFF_ENROLMENT_LINK_MAX_AGE_HOURS", default=24)
 
+# --- Privacy ---------------------------------------------------------------
+# Key of the keyed hashes (HMAC-SHA256) that stand in for an erased person's email address
+# where a record must outlive them (the request as proof, a legal hold, the audit trail). A
+# bare digest of an address can be reversed by hashing guesses; an HMAC without this key
+# cannot. Never change it in production: old hashes would stop matching.
+PRIVACY_HASH_KEY = env.str("PRIVACY_HASH_KEY", default="") or f"opsx-privacy-hash:{SECRET_KEY}"
+# A privacy request is answered within this many days of its receipt; a report of a user
+# under 16 (child data) within this many hours, before anything else.
+PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=30)
+PRIVACY_CHILD_DATA_DUE_HOURS = env.int("PRIVACY_CHILD_DATA_DUE_HOURS", default=72)
+# How long the link that confirms a visitor's address (and shows the request's status) works.
+PRIVACY_LINK_MAX_AGE_DAYS = env.int("PRIVACY_LINK_MAX_AGE_DAYS", default=60)
+# An approved account deletion runs by itself this many days after the request is verified,
+# unless staff run it sooner or the user cancels it; 0: only when staff approve it.
+PRIVACY_DELETION_WAIT_DAYS = env.int("PRIVACY_DELETION_WAIT_DAYS", default=14)
+# A personal data archive (access request) can be downloaded for this many days.
+PRIVACY_ARCHIVE_MAX_AGE_DAYS = env.int("PRIVACY_ARCHIVE_MAX_AGE_DAYS", default=7)
+# A deactivated user's personal data is erased this many days after deactivation.
+DEACTIVATED_USER_RETENTION_DAYS = env.int("DEACTIVATED_USER_RETENTION_DAYS", default=90)
+# A closed client's data is deleted this many days after the admin closed the account.
+CLIENT_CLOSURE_GRACE_DAYS = env.int("CLIENT_CLOSURE_GRACE_DAYS", default=30)
+# The longest support access a user may grant, in days.
+SUPPORT_GRANT_MAX_DAYS = env.int("SUPPORT_GRANT_MAX_DAYS", default=7)
+
 # --- Invitation limits --------------------------------------------------------
 # Invitation mails (sent or resent) so that nobody can use OpsX to mail strangers; counted in
 # the cache (Redis in production, shared by every process). 0 turns a limit off.

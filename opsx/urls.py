@@ -9,6 +9,9 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("app/admin-tasks/", include("accounts.admin_tasks_urls")),
     path("app/prospects/", include("prospects.urls")),
+    # Full paths inside: the public request form (/privacy/requests/...), the account pages
+    # (/app/account/privacy/...) and the client admins' pages (/app/admin-tasks/privacy/...).
+    path("", include("privacy.urls")),
     # Before allauth's own patterns, so these win: staff add their first authenticator only
     # after opening an enrolment link, and cannot remove it (accounts.staff_enrolment).
     path(

@@ -130,3 +130,16 @@ def free_port() -> int:
 
 def body_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def sam(db):
+    """Sam, HexCM staff with two-factor authentication set up: may open Django admin once
+    signed in (`client.force_login(sam)`)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from .factories import StaffFactory
+
+    staff = StaffFactory(email="sam@hexcm.example", full_name="Sam Support")
+    TOTP.activate(staff, generate_totp_secret())
+    return staff

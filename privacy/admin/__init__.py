@@ -1,0 +1,3 @@
+"""Django admin for HexCM support: one module per area, each registering its own models."""
+
+from . import closure, holds, policies, requests, support  # noqa: F401
