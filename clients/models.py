@@ -128,6 +128,8 @@ class AuditEvent(models.Model):
         LEGAL_HOLD_SET = "legal_hold.set", "set a legal hold"
         LEGAL_HOLD_RELEASED = "legal_hold.released", "released a legal hold"
         POLICY_PUBLISHED = "policy.published", "published a privacy policy version"
+        POLICY_DRAFT_SAVED = "policy.draft_saved", "saved a privacy policy draft"
+        POLICY_NOTICES_SENT = "policy.notices_sent", "sent the notice of a policy change"
         SUPPORT_GRANTED = "support.granted", "granted support access"
         SUPPORT_REVOKED = "support.revoked", "revoked support access"
         SUPPORT_VIEW_STARTED = "support.view_started", "started a support view"

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "privacy.context_processors.policy_notice",  # the coming policy change banner
             ],
         },
     },
@@ -146,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
+    "policy-notices-pending": {
+        "task": "privacy.tasks.privacy_policy_notify_pending",
+        "schedule": 900.0,
+    },
 }
 
 # --- Mail -------------------------------------------------------------------

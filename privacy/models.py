@@ -10,10 +10,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
 from clients.models import Client, TenantModel
+from opsx import markdown
 
 
 class PrivacyRequest(models.Model):
@@ -275,11 +277,26 @@ class LegalHold(models.Model):
         return f"Legal hold set {self.set_at:%Y-%m-%d}"
 
 
+# A policy label is part of its address (/privacy/versions/<label>/): letters, digits and
+# . _ - only, starting with a letter or digit.
+POLICY_LABEL_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}"
+
+
 class PolicyVersion(models.Model):
     """One version of the privacy policy. The version in effect on a day governs the data used
     that day, so published versions are never edited, only followed by a newer one."""
 
-    label = models.CharField(max_length=40, unique=True)  # "1", "2024-03", "v2.1"
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # audit target
+    label = models.CharField(  # "1", "2024-03", "v2.1"
+        max_length=40,
+        unique=True,
+        validators=[
+            RegexValidator(
+                rf"\A{POLICY_LABEL_PATTERN}\Z",
+                "Use letters, digits, dots, dashes or underscores (it is part of the page's address).",
+            )
+        ],
+    )
     effective_on = models.DateField()
     body = models.TextField()  # Markdown, rendered without raw HTML and sanitised
     summary = models.TextField(blank=True)  # what changed, for the notice and the history
@@ -304,6 +321,11 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Privacy policy {self.label} (effective {self.effective_on:%Y-%m-%d})"
+
+    @property
+    def rendered_body(self):
+        """The body as sanitised HTML (opsx.markdown), safe to put in a page."""
+        return markdown.render(self.body)
 
 
 class PolicyNotice(models.Model):

@@ -1,4 +1,9 @@
+from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
+
+from privacy import policies
+from privacy.models import PolicyVersion
 
 
 def home(request):
@@ -6,4 +11,23 @@ def home(request):
 
 
 def privacy(request):
-    return render(request, "website/privacy.html")
+    """The policy in effect today, every earlier version with its dates, and a coming change.
+    Public and cookie-free: no form, no session written."""
+    today = timezone.localdate()
+    timeline = policies.policy_timeline(today)
+    return render(request, "website/privacy.html", {"timeline": timeline, "today": today})
+
+
+def privacy_version(request, label):
+    """One published version (a draft or an unknown label is a 404)."""
+    try:
+        version = policies.policy_published(label)
+    except PolicyVersion.DoesNotExist:
+        raise Http404("No published privacy policy version has this label.") from None
+    today = timezone.localdate()
+    context = {
+        "version": version,
+        "until": policies.policy_validity(version),
+        "today": today,
+    }
+    return render(request, "website/privacy_version.html", context)

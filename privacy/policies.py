@@ -1,0 +1,302 @@
+"""Privacy policy versions: which one is in effect, their history, and publishing one.
+
+A version is a draft until staff publish it; from then on it never changes (the version in
+effect on a day governs the data used that day), and it is followed by a newer one instead. A
+material change is published ahead of its effective day: every active user is sent a legal
+notice (legal notices ignore opt-outs) and signed-in users see a banner until the day comes.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from clients import audit
+from clients.models import AuditEvent
+from opsx import mail
+from opsx.models import OutboundMessage
+
+from .models import PolicyNotice, PolicyVersion
+
+logger = logging.getLogger(__name__)
+
+# How many users one transaction of the notice run mails: a crash loses at most one batch's
+# work, which the next run redoes (PolicyNotice rows are the record of who was told).
+NOTICE_BATCH = 500
+
+# The coming material change, for the banner on every signed-in page (context_processors).
+UPCOMING_CACHE_KEY = "privacy:policy-upcoming"
+UPCOMING_CACHE_SECONDS = 300
+
+# Fields a page of the history needs; the bodies stay in the database.
+_LISTED = ("pk", "public_id", "label", "effective_on", "summary", "material", "published_at")
+
+
+def _today(today: date | None) -> date:
+    return today or timezone.localdate()
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+def policy_history() -> QuerySet[PolicyVersion]:
+    """Published versions, the newest effective date first (future ones included)."""
+    return PolicyVersion.objects.filter(published_at__isnull=False).order_by("-effective_on")
+
+
+def policy_in_effect(today: date | None = None) -> PolicyVersion | None:
+    """The published version whose effective date is the latest on or before `today`."""
+    return policy_history().filter(effective_on__lte=_today(today)).first()
+
+
+def policy_upcoming(today: date | None = None) -> PolicyVersion | None:
+    """The next published material change that has not taken effect yet, if any."""
+    return (
+        policy_history()
+        .filter(material=True, effective_on__gt=_today(today))
+        .order_by("effective_on")
+        .first()
+    )
+
+
+def policy_published(label: str) -> PolicyVersion:
+    """The published version called `label`; PolicyVersion.DoesNotExist for drafts and unknown
+    labels."""
+    return policy_history().get(label=label)
+
+
+@dataclass
+class Listed:
+    """A published version on the history: in effect from `version.effective_on` to `until`
+    (inclusive; None: still in effect, or not yet)."""
+
+    version: PolicyVersion
+    until: date | None = None
+
+
+@dataclass
+class Timeline:
+    in_effect: PolicyVersion | None = None  # with its body
+    earlier: list[Listed] = field(default_factory=list)  # newest first
+    coming: list[Listed] = field(default_factory=list)  # soonest first
+    until: date | None = None  # when the version in effect stops being in effect
+
+    @property
+    def coming_material(self) -> Listed | None:
+        return next((listed for listed in self.coming if listed.version.material), None)
+
+
+def policy_timeline(today: date | None = None) -> Timeline:
+    """Every published version placed on the calendar of `today`: two queries (the list
+    without bodies, then the body of the version in effect)."""
+    today = _today(today)
+    versions = list(policy_history().only(*_LISTED))  # newest first
+    timeline = Timeline()
+    next_start = None  # effective date of the version after the one at hand
+    for version in versions:
+        until = next_start - timedelta(days=1) if next_start else None
+        if version.effective_on > today:
+            timeline.coming.insert(0, Listed(version, until))
+        elif timeline.in_effect is None:
+            timeline.in_effect, timeline.until = version, until
+        else:
+            timeline.earlier.append(Listed(version, until))
+        next_start = version.effective_on
+    if timeline.in_effect is not None:
+        timeline.in_effect = PolicyVersion.objects.get(pk=timeline.in_effect.pk)
+    return timeline
+
+
+def policy_validity(version: PolicyVersion) -> date | None:
+    """The last day `version` is in effect: the day before the next published version takes
+    effect (None while none follows)."""
+    following = (
+        policy_history()
+        .filter(effective_on__gt=version.effective_on)
+        .order_by("effective_on")
+        .values_list("effective_on", flat=True)
+        .first()
+    )
+    return following - timedelta(days=1) if following else None
+
+
+def policy_notice_banner(today: date | None = None) -> dict | None:
+    """What the banner shows of the coming material change, from the cache (5 minutes; cleared
+    when a version is published), so most pages pay no query for it."""
+    today = _today(today)
+    cached = cache.get(UPCOMING_CACHE_KEY)
+    if cached is None:
+        version = policy_upcoming(today)
+        cached = {"label": version.label, "effective_on": version.effective_on} if version else {}
+        cache.set(UPCOMING_CACHE_KEY, cached, UPCOMING_CACHE_SECONDS)
+    if not cached or cached["effective_on"] <= today:
+        return None  # none coming, or it took effect since the cache was filled
+    return cached
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def _refuse_if_published(version: PolicyVersion) -> PolicyVersion:
+    """The stored row of `version`, locked; ValidationError if it is published."""
+    stored = PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if stored is not None and stored.published_at is not None:
+        raise ValidationError(
+            f"Version {stored.label} is published: it cannot be changed. Publish a new version."
+        )
+    return stored
+
+
+@transaction.atomic
+def policy_draft_save(*, version: PolicyVersion, actor: User) -> PolicyVersion:
+    """Create or update a draft (admin's add and change forms). A published version is never
+    saved again; `published_at`, `published_by` and `notified_at` are kept as stored."""
+    if version.pk:
+        _refuse_if_published(version)
+    version.published_at = version.published_by = version.notified_at = None
+    version.full_clean(exclude=["published_by"])
+    version.save()
+    audit.record(actor=actor, action=AuditEvent.Action.POLICY_DRAFT_SAVED, target=version)
+    return version
+
+
+@transaction.atomic
+def policy_publish(*, version: PolicyVersion, actor: User) -> PolicyVersion:
+    """Publish the draft `version`: from now on it is read-only, shown in the history, and in
+    effect from its effective date.
+
+    Refused (ValidationError) for a published version, an effective date in the past (it would
+    change which policy governed data already used), a material change taking effect today
+    (users are told before a material change applies) and a day that already has a published
+    version. A material change is then announced: every active user is mailed a legal notice
+    by `privacy.tasks.privacy_policy_notify`, enqueued when this transaction commits.
+    """
+    stored = _refuse_if_published(version)
+    if stored is None:
+        raise ValidationError("Save the draft before publishing it.")
+    today = timezone.localdate()
+    if stored.effective_on < today:
+        raise ValidationError(
+            f"Version {stored.label} takes effect on {stored.effective_on:%d %B %Y}, a day "
+            "already past: choose today or a later day."
+        )
+    if stored.material and stored.effective_on <= today:
+        raise ValidationError(
+            f"Version {stored.label} is a material change: users must be told before it "
+            "applies, so it must take effect on a later day than today."
+        )
+    if policy_history().filter(effective_on=stored.effective_on).exists():
+        raise ValidationError(
+            f"A published version already takes effect on {stored.effective_on:%d %B %Y}."
+        )
+    stored.published_at = timezone.now()
+    stored.published_by = actor
+    try:
+        with transaction.atomic():  # the constraint decides a race between two publishers
+            stored.save(update_fields=["published_at", "published_by"])
+    except IntegrityError:
+        raise ValidationError(
+            f"A published version already takes effect on {stored.effective_on:%d %B %Y}."
+        ) from None
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.POLICY_PUBLISHED,
+        target=stored,
+        changes={"material": (None, stored.material)},
+    )
+    transaction.on_commit(lambda: cache.delete(UPCOMING_CACHE_KEY))
+    if stored.material:
+        transaction.on_commit(lambda: _enqueue_notify(stored.pk))
+    version.refresh_from_db()
+    return stored
+
+
+def _enqueue_notify(version_id: int) -> None:
+    from .tasks import privacy_policy_notify
+
+    try:
+        privacy_policy_notify.delay(version_id)
+    except Exception as exc:  # the broker is down: the periodic sweep sends them later
+        logger.warning("Could not enqueue the notice of policy version %s (%s)", version_id, exc)
+
+
+def _recipients(version: PolicyVersion) -> QuerySet[User]:
+    """Active client users with a verified address who were not told of `version` yet."""
+    from allauth.account.models import EmailAddress
+
+    verified = EmailAddress.objects.filter(user=OuterRef("pk"), email=OuterRef("email"))
+    told = PolicyNotice.objects.filter(version=version, user=OuterRef("pk"))
+    return (
+        User.objects.filter(is_active=True, client__isnull=False)
+        .filter(Exists(verified.filter(verified=True)))
+        .exclude(Exists(told))
+        .order_by("pk")
+    )
+
+
+def policy_notify(*, version_id: int, batch_size: int = NOTICE_BATCH) -> int:
+    """Mail every active user the legal notice of the material change `version_id`, in
+    batches of `batch_size` users per transaction, and set its `notified_at`. Returns how many
+    were mailed by this run.
+
+    Resumable and safe to run twice at once: each batch locks the version's row, picks users
+    who have no PolicyNotice for it yet, and commits their mails with their PolicyNotice rows
+    (unique per version and user), so a rerun or a second worker mails nobody twice.
+    """
+    sent = 0
+    while True:
+        with transaction.atomic():
+            version = (
+                PolicyVersion.objects.select_for_update()
+                .filter(pk=version_id, published_at__isnull=False, material=True)
+                .first()
+            )
+            if version is None:
+                return sent  # a draft, not material, or gone: nobody is told
+            users = list(_recipients(version).only("pk", "email", "full_name")[:batch_size])
+            if not users:
+                if version.notified_at is None:
+                    version.notified_at = timezone.now()
+                    version.save(update_fields=["notified_at"])
+                    audit.record(
+                        actor=None,
+                        action=AuditEvent.Action.POLICY_NOTICES_SENT,
+                        target=version,
+                        counts={"users": version.notices.count()},
+                    )
+                return sent
+            now = timezone.now()
+            context = {
+                "label": version.label,
+                "effective_on": version.effective_on,
+                "summary": version.summary,
+                "path": reverse("privacy_version", args=[version.label]),
+            }
+            for user in users:
+                mail.queue(
+                    to=user.email,
+                    template="privacy-policy-change",
+                    context={**context, "name": user.full_name},
+                    category=OutboundMessage.Category.LEGAL,
+                )
+            PolicyNotice.objects.bulk_create(
+                [PolicyNotice(version=version, user=user, notified_at=now) for user in users]
+            )
+            sent += len(users)
+
+
+def policy_notify_pending() -> int:
+    """Finish the notices of every published material change not fully sent yet (a broker
+    that was down when it was published, a worker that died mid-run). Returns how many users
+    were mailed."""
+    pending = PolicyVersion.objects.filter(
+        published_at__isnull=False, material=True, notified_at__isnull=True
+    ).values_list("pk", flat=True)
+    return sum(policy_notify(version_id=pk) for pk in pending)
