@@ -174,7 +174,8 @@ def policy_publish(*, version: PolicyVersion, actor: User) -> PolicyVersion:
 
     Refused (ValidationError) for a published version, an effective date in the past (it would
     change which policy governed data already used), a material change taking effect today
-    (users are told before a material change applies) and a day that already has a published
+    (users are told before a material change applies), a material change without a summary
+    (the notice quotes it) and a day that already has a published
     version. A material change is then announced: every active user is mailed a legal notice
     by `privacy.tasks.privacy_policy_notify`, enqueued when this transaction commits.
     """
@@ -186,6 +187,11 @@ def policy_publish(*, version: PolicyVersion, actor: User) -> PolicyVersion:
         raise ValidationError(
             f"Version {stored.label} takes effect on {stored.effective_on:%d %B %Y}, a day "
             "already past: choose today or a later day."
+        )
+    if stored.material and not stored.summary.strip():
+        raise ValidationError(
+            f"Version {stored.label} is a material change: write the summary of what changes "
+            "first (the notice to every user quotes it)."
         )
     if stored.material and stored.effective_on <= today:
         raise ValidationError(

@@ -76,6 +76,7 @@ def test_publish_action_publishes_a_draft_and_mails_users(
         label="2",
         effective_on=timezone.localdate() + datetime.timedelta(days=30),
         body="## New",
+        summary="Support may look with your consent only.",
         material=True,
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -92,7 +93,11 @@ def test_publish_action_publishes_a_draft_and_mails_users(
 
 def test_publish_action_explains_a_refusal(staff_client):
     version = PolicyVersion.objects.create(
-        label="2", effective_on=timezone.localdate(), body="## Now", material=True
+        label="2",
+        effective_on=timezone.localdate(),
+        body="## Now",
+        summary="Now.",
+        material=True,
     )
     response = staff_client.post(
         LIST, {"action": "publish", "_selected_action": [version.pk]}, follow=True

@@ -88,6 +88,7 @@ def test_publishing_clears_the_cached_banner(
         label="9",
         effective_on=timezone.localdate() + datetime.timedelta(days=20),
         body="## Nine",
+        summary="Nine.",
         material=True,
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -130,6 +130,7 @@ def test_published_versions_cannot_be_published_or_saved_again(personas, sam):
         (-1, False, "a day already past"),
         (0, True, "must take effect on a later day than today"),
     ],
+    ids=["past", "material-today"],
 )
 def test_past_days_and_material_changes_taking_effect_today_are_refused(
     db, sam, days, material, message
@@ -138,6 +139,12 @@ def test_past_days_and_material_changes_taking_effect_today_are_refused(
     with pytest.raises(ValidationError, match=message):
         policies.policy_publish(version=version, actor=sam)
     assert PolicyVersion.objects.get(pk=version.pk).published_at is None
+
+
+def test_a_material_change_needs_a_summary_for_the_notice(db, sam):
+    version = draft(summary="  ")
+    with pytest.raises(ValidationError, match="write the summary"):
+        policies.policy_publish(version=version, actor=sam)
 
 
 def test_a_minor_change_may_take_effect_today(db, sam):
