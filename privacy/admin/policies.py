@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from opsx import markdown
@@ -32,6 +34,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     fields = _FIELDS + _STATE
     readonly_fields = _STATE
     actions = ["publish"]
+    change_form_template = "admin/privacy/policyversion/change_form.html"
 
     def get_queryset(self, request):
         # The list in one query: the notices counted by a subquery (left out of the page
@@ -88,15 +91,26 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     # --- publishing ---
 
+    def response_change(self, request, obj):
+        """ "Save and publish": the draft is saved first (kept even when publishing is refused,
+        with the reason shown on its page)."""
+        if "_publish" not in request.POST:
+            return super().response_change(request, obj)
+        if self._publish_one(request, obj):
+            return HttpResponseRedirect(reverse("admin:privacy_policyversion_changelist"))
+        return HttpResponseRedirect(request.path)
+
     @admin.action(description="Publish the selected drafts (a material change mails every user)")
     def publish(self, request, queryset):
         for version in queryset.order_by("effective_on"):
-            try:
-                policies.policy_publish(version=version, actor=request.user)
-            except ValidationError as exc:
-                self.message_user(request, " ".join(exc.messages), messages.ERROR)
-                continue
-            told = " Every active user will be mailed a notice." if version.material else ""
-            self.message_user(
-                request, f"Version {version.label} is published.{told}", messages.SUCCESS
-            )
+            self._publish_one(request, version)
+
+    def _publish_one(self, request, version) -> bool:
+        try:
+            policies.policy_publish(version=version, actor=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return False
+        told = " Every active user will be mailed a notice." if version.material else ""
+        self.message_user(request, f"Version {version.label} is published.{told}", messages.SUCCESS)
+        return True

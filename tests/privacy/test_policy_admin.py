@@ -91,6 +91,31 @@ def test_publish_action_publishes_a_draft_and_mails_users(
     assert PolicyNotice.objects.filter(version=version).count() == 4
 
 
+def test_save_and_publish_from_the_draft_page(staff_client, django_capture_on_commit_callbacks):
+    version = PolicyVersion.objects.create(
+        label="2", effective_on=datetime.date(2030, 1, 1), body="Old", material=True
+    )
+    page = staff_client.get(change_url(version)).content.decode()
+    assert 'name="_publish"' in page
+    # refused (no summary): the edit is kept, the reason shown, nothing published
+    response = staff_client.post(
+        change_url(version),
+        form(effective_on="2030-01-01", body="Newer", summary="", _publish="1"),
+        follow=True,
+    )
+    assert "write the summary of what changes" in response.content.decode()
+    version.refresh_from_db()
+    assert version.body == "Newer" and version.published_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            change_url(version), form(effective_on="2030-01-01", _publish="1"), follow=True
+        )
+    assert "Version 2 is published." in response.content.decode()
+    version.refresh_from_db()
+    assert version.published_at is not None and version.summary == "Logs are kept 30 days."
+    assert 'name="_publish"' not in staff_client.get(change_url(version)).content.decode()
+
+
 def test_publish_action_explains_a_refusal(staff_client):
     version = PolicyVersion.objects.create(
         label="2",
