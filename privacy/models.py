@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from clients.models import Client, TenantModel
 
@@ -247,6 +248,15 @@ class AccessArchive(models.Model):
 
     def __str__(self) -> str:
         return f"Archive for {self.user_id} ({self.get_status_display()})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        """Ready and not yet past its expiry (the daily sweep deletes the file later)."""
+        return (
+            self.status == self.Status.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )
 
 
 class LegalHold(models.Model):
