@@ -361,7 +361,7 @@ def _enqueue_build(archive_id: int) -> None:
     from .tasks import privacy_archive_build
 
     try:
-        privacy_archive_build.delay(archive_id)
+        privacy_archive_build.apply_async(args=[archive_id], retry=False)
     except Exception as exc:
         # The broker is down: the row stays BUILDING; the daily sweep enqueues it again.
         logger.warning(
