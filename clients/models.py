@@ -121,6 +121,15 @@ class AuditEvent(models.Model):
             "access_archive.downloaded",
             "downloaded a personal data archive",
         )
+        ACCESS_ARCHIVE_REQUESTED = (
+            "access_archive.requested",
+            "asked for a personal data archive",
+        )
+        ACCESS_ARCHIVE_FAILED = "access_archive.failed", "a personal data archive failed"
+        ACCESS_ARCHIVES_EXPIRED = (
+            "access_archives.expired",
+            "deleted expired personal data archives",
+        )
         USER_DELETION_SCHEDULED = "user.deletion_scheduled", "scheduled an account deletion"
         USER_DELETION_CANCELLED = "user.deletion_cancelled", "cancelled an account deletion"
         USER_ERASED = "user.erased", "erased a person's data"

@@ -8,6 +8,7 @@ EMAIL_URL, SECRET_KEY, DEBUG=false and ALLOWED_HOSTS; see .env.example.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -150,6 +151,11 @@ CELERY_BEAT_SCHEDULE = {
     "policy-notices-pending": {
         "task": "privacy.tasks.privacy_policy_notify_pending",
         "schedule": 900.0,
+    },
+    # Access archives past PRIVACY_ARCHIVE_MAX_AGE_DAYS: their files deleted, at 04:00 UTC.
+    "privacy-archives-expire": {
+        "task": "privacy.tasks.privacy_archives_expire",
+        "schedule": crontab(hour=4, minute=0),
     },
 }
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from clients.models import Client, TenantModel
 from opsx import markdown
@@ -234,7 +235,9 @@ class AccessArchive(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    downloaded_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)  # the latest download
+    # Why the build failed, in words the user and staff can read (never a traceback).
+    failure_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -247,6 +250,15 @@ class AccessArchive(models.Model):
 
     def __str__(self) -> str:
         return f"Archive for {self.user_id} ({self.get_status_display()})"
+
+    @property
+    def is_downloadable(self) -> bool:
+        """Ready and not yet past its expiry (the daily sweep deletes the file later)."""
+        return (
+            self.status == self.Status.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )
 
 
 class LegalHold(models.Model):

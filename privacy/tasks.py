@@ -6,6 +6,24 @@ from celery import shared_task
 
 # --- access archives ---
 
+
+@shared_task(acks_late=True)
+def privacy_archive_build(archive_id: int) -> str:
+    """Build one access archive (idempotent: a built or failed one is left alone)."""
+    from . import archive
+
+    return archive.archive_run(archive_id)
+
+
+@shared_task
+def privacy_archives_expire() -> int:
+    """Delete the archives past their expiry; enqueue again the builds that never ran."""
+    from . import archive
+
+    archive.archives_resume_stale()
+    return archive.archive_expire()
+
+
 # --- erasure and retention ---
 
 # --- policy versions ---

@@ -1,6 +1,8 @@
 """The privacy app's pages. Each area adds its patterns in its own section."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import archive as archive_views
 
 app_name = "privacy"
 
@@ -9,6 +11,15 @@ urlpatterns = []
 # --- requests (public form, signed links, account pages) ---
 
 # --- access archives ---
+urlpatterns += [
+    path("app/account/privacy/archives/", archive_views.archives, name="archives"),
+    path(
+        "app/account/privacy/archives/<uuid:public_id>/download/",
+        archive_views.archive_download,
+        name="archive_download",
+    ),
+    path("privacy/archives/<str:token>/", archive_views.archive_signed, name="archive_signed"),
+]
 
 # --- support access ---
 

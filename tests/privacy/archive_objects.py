@@ -1,0 +1,132 @@
+"""A user with a row in every holding of the personal data registry, for the access archive's
+tests, and the helpers to build and open an archive through the task."""
+
+import io
+import json
+import zipfile
+from datetime import date, timedelta
+
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.usersessions.models import UserSession
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from accounts.models import Invitation, ProfileRevision
+from clients import audit
+from opsx.models import OutboundMessage
+from opsx.personal_data import keyed_hash
+from privacy import archive as service
+from privacy.models import (
+    AccessArchive,
+    ClientClosure,
+    LegalHold,
+    PolicyNotice,
+    PolicyVersion,
+    SupportAccessLog,
+    SupportGrant,
+)
+from tests.factories import ProspectFactory, StaffFactory
+from tests.prospects.objects import client_objects
+
+OLD_ADDRESS = "bob.before@acme.example"
+
+
+def data_everywhere(user, *, admin, label: str) -> dict:
+    """Rows about `user` (a member of `admin`'s client) in every holding; returns the ids the
+    archive must show, by model label. The privacy request, its timeline and the access
+    archive itself come from asking for the archive."""
+    client = user.client
+    now = timezone.now()
+    staff = StaffFactory()
+    ProfileRevision.objects.create(
+        user=user, field=ProfileRevision.Field.EMAIL, old_value=OLD_ADDRESS, new_value=user.email
+    )
+    invitation = Invitation.objects.create(
+        client=client,
+        email=user.email,
+        invited_by=admin,
+        status=Invitation.Status.ACCEPTED,
+        accepted_user=user,
+    )
+    UserSession.objects.create(
+        user=user, ip="203.0.113.7", session_key=f"s-{label}", user_agent=f"Browser {label}"
+    )
+    TOTP.activate(user, generate_totp_secret())
+    OutboundMessage.objects.create(  # mail to their old address is theirs too
+        to_email=OLD_ADDRESS.upper(),
+        from_email="no-reply@opsx.localhost",
+        subject=f"Welcome {label}",
+        category=OutboundMessage.Category.ACCOUNT,
+        next_attempt_at=now,
+    )
+    LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(Invitation),
+        object_repr=f"Entry {label}",
+        action_flag=ADDITION,
+    )
+    client.contact_email = user.email
+    client.save(update_fields=["contact_email"])
+    prospect = ProspectFactory(client=client, owner=user, created_by=user)
+    objects = client_objects(client, user, label=label)  # a visit, folder, file, import
+    event = audit.record(actor=user, action=audit.Action.PROSPECT_CREATED, target=prospect)
+    LegalHold.objects.create(
+        user=user, user_hash=keyed_hash(user.email), reason="A dispute", set_by=staff, set_at=now
+    )
+    policy = PolicyVersion.objects.create(
+        label=f"policy {label}",
+        # one published version per day: a day of its own for each label
+        effective_on=date(2020, 1, 1) + timedelta(days=sum(map(ord, label))),
+        body="Text",
+        published_at=now,
+        published_by=user,
+    )
+    PolicyNotice.objects.create(version=policy, user=user, notified_at=now)
+    grant = SupportGrant.objects.create(
+        user=user, granted_at=now, expires_at=now + timedelta(days=2), note=f"Look {label}"
+    )
+    SupportAccessLog.objects.create(
+        grant=grant, staff=staff, at=now, method="GET", path=f"/app/{label}/seen/"
+    )
+    own_grant = SupportGrant.objects.create(  # a log entry where they are the viewer
+        user=admin, granted_at=now, expires_at=now + timedelta(days=1)
+    )
+    SupportAccessLog.objects.create(
+        grant=own_grant, staff=user, at=now, method="GET", path=f"/app/{label}/viewed/"
+    )
+    ClientClosure.objects.create(
+        client=client, requested_by=user, requested_at=now, delete_after=now + timedelta(days=30)
+    )
+    return {
+        "accounts.User": str(user.public_id),
+        "accounts.Invitation": str(invitation.public_id),
+        "prospects.Prospect": str(prospect.public_id),
+        "prospects.Visit": str(objects["visit"].public_id),
+        "prospects.Folder": str(objects["folder"].public_id),
+        "prospects.StoredFile": str(objects["file"].public_id),
+        "prospects.ImportJob": str(objects["job"].public_id),
+        "privacy.SupportGrant": str(grant.public_id),
+        "clients.AuditEvent": str(event.target_id),
+        "clients.Client": str(client.public_id),
+    }
+
+
+def build_for(user, capture) -> AccessArchive:
+    """Ask for a copy as the user would, running the on-commit build task (eager)."""
+    with capture(execute=True):
+        archive = service.archive_request_from_account(user=user)
+    archive.refresh_from_db()
+    return archive
+
+
+def open_zip(archive: AccessArchive) -> tuple[dict, str]:
+    with archive.file.open("rb") as f:
+        raw = f.read()
+    return unzip(raw)
+
+
+def unzip(raw: bytes) -> tuple[dict, str]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        assert sorted(z.namelist()) == ["data.json", "index.html"]
+        return json.loads(z.read("data.json")), z.read("index.html").decode()
