@@ -1,6 +1,8 @@
 """The privacy app's pages. Each area adds its patterns in its own section."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import closure
 
 app_name = "privacy"
 
@@ -13,3 +15,13 @@ urlpatterns = []
 # --- support access ---
 
 # --- client closure (Admin tasks) ---
+urlpatterns += [
+    path("app/admin-tasks/close-account/", closure.close_account, name="closure"),
+    path("app/admin-tasks/close-account/cancel/", closure.cancel, name="closure_cancel"),
+    path(
+        "app/admin-tasks/close-account/export/build/",
+        closure.export_build,
+        name="closure_export_build",
+    ),
+    path("app/admin-tasks/close-account/export/", closure.export_download, name="closure_export"),
+]
