@@ -198,8 +198,8 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:"|?*]')
 
 def safe_name(name: str, *, limit: int = 100) -> str:
     """A name usable as one segment of a path in the ZIP on any system: no separators, no
-    control characters, no "." or ".." and no leading dot."""
-    name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    control characters, no "." or "..", no dot or space at either end."""
+    name = _UNSAFE.sub("_", name).strip().strip(".").strip()
     return name[:limit] or "unnamed"
 
 
@@ -483,10 +483,11 @@ def closure_delete(*, closure: ClientClosure) -> ClientClosure:
         user = User.objects.for_client(closure.client).filter(pk__gt=after).order_by("pk").first()
         if user is None:
             break
+        user_id = user.pk  # erasure may delete the row (and Django then clears user.pk)
         with transaction.atomic():
             erasure.user_erase(user=user, actor=None, reason="client closed")
             locked = ClientClosure.objects.select_for_update().get(pk=closure.pk)
-            locked.progress[USER_CURSOR] = user.pk
+            locked.progress[USER_CURSOR] = user_id
             locked.progress["accounts.user"] = locked.progress.get("accounts.user", 0) + 1
             locked.save(update_fields=["progress"])
             closure.progress = locked.progress
