@@ -63,7 +63,7 @@ def test_deletion_removes_every_row_of_the_client_and_nothing_of_another(
 
 @pytest.mark.django_db
 def test_the_client_becomes_a_nameless_closed_tombstone_with_an_audit_event(full, fake_erase):
-    personas, a, _ = full
+    personas, _, _ = full
     closure = due_closure(personas.client_a, personas.alice)
     services.closure_delete(closure=closure)
     client = Client.objects.get(pk=personas.client_a.pk)

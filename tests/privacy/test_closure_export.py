@@ -48,7 +48,7 @@ def _build(closure, actor, capture):
 def test_the_zip_holds_every_prospect_and_file_of_the_client_only(
     closing, django_capture_on_commit_callbacks
 ):
-    personas, a, closure = closing
+    personas, _, closure = closing
     closure = _build(closure, personas.alice, django_capture_on_commit_callbacks)
     assert closure.export_status == ClientClosure.ExportStatus.READY
     with closure.export_file.open("rb") as blob, zipfile.ZipFile(blob) as zf:

@@ -3,6 +3,7 @@ closure never visible; the confirm form asks for the company's name (400 otherwi
 scheduled: the date, the export with its progress and download, a cancel button. A closed
 client's users cannot sign in. Staff follow closures in Django admin."""
 
+import io
 import zipfile
 
 import pytest
@@ -13,6 +14,7 @@ from privacy import closure as services
 from privacy.models import ClientClosure
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, ProspectFactory
+from tests.prospects.test_garbage_input import GARBAGE
 
 PAGE = "/app/admin-tasks/close-account/"
 
@@ -54,6 +56,14 @@ def test_a_wrong_or_missing_name_is_a_400_with_a_message(alice):
         response = alice.post(PAGE, data)
         assert response.status_code == 400
     assert "type “Acme” to confirm" in alice.post(PAGE, {"company_name": "nope"}).content.decode()
+    for value in GARBAGE:
+        for url in (
+            PAGE,
+            reverse("privacy:closure_cancel"),
+            reverse("privacy:closure_export_build"),
+        ):
+            assert alice.post(url, {"company_name": value}).status_code == 400, (url, value)
+        assert alice.get(reverse("privacy:closure_export"), {"x": value}).status_code == 404
     assert not ClientClosure.objects.exists()
 
 
@@ -95,7 +105,8 @@ def test_export_builds_shows_progress_and_downloads(
     response = alice.get(reverse("privacy:closure_export"))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
-    with zipfile.ZipFile(__import__("io").BytesIO(b"".join(response.streaming_content))) as zf:
+    assert "no-store" in response["Cache-Control"]
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as zf:
         assert "Zed" in zf.read("prospects.csv").decode("utf-8-sig")
 
 
