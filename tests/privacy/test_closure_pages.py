@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.models import Client
 from privacy import closure as services
@@ -73,7 +74,7 @@ def test_confirming_schedules_the_closure_and_shows_the_date_and_cancel(alice, p
     assert response.status_code == 200
     closure = ClientClosure.objects.get(client=personas.client_a)
     text = response.content.decode()
-    assert f"{closure.delete_after:%-d %B %Y}" in text
+    assert f"{timezone.localtime(closure.delete_after):%-d %B %Y}" in text
     assert reverse("privacy:closure_cancel") in text
     assert alice.post(PAGE, {"company_name": "Acme"}).status_code == 400  # already open
     response = alice.post(reverse("privacy:closure_cancel"), follow=True)

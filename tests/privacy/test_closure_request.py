@@ -11,7 +11,8 @@ from clients.models import AuditEvent
 from opsx.models import OutboundMessage
 from privacy import closure as services
 from privacy.models import ClientClosure
-from tests.factories import AdminFactory, StaffFactory
+from tests.conftest import body_of
+from tests.factories import AdminFactory, ClientFactory, StaffFactory
 
 
 @pytest.fixture
@@ -88,3 +89,18 @@ def test_a_closure_cannot_be_cancelled_once_deleting(personas):
     ClientClosure.objects.filter(pk=closure.pk).update(status=ClientClosure.Status.DELETING)
     with pytest.raises(ValidationError, match="cannot be cancelled"):
         services.closure_cancel(closure=closure, actor=personas.alice)
+
+
+@pytest.mark.django_db
+def test_the_mail_arrives_by_smtp_with_the_company_name_as_typed(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    company = ClientFactory(name='Evil & Co <b>"x"</b>')
+    admin = AdminFactory(client=company, email="eve@evil.example", full_name="Eve")
+    with django_capture_on_commit_callbacks(execute=True):
+        closure = services.closure_request(client=company, actor=admin)
+    [received] = smtp_server.messages
+    assert received["To"] == "eve@evil.example"
+    date = f"{timezone.localtime(closure.delete_after):%-d %B %Y}"
+    assert received["Subject"] == f'Evil & Co <b>"x"</b>\'s OpsX account will be deleted on {date}'
+    assert "can cancel the closure" in body_of(received)
