@@ -8,6 +8,7 @@ EMAIL_URL, SECRET_KEY, DEBUG=false and ALLOWED_HOSTS; see .env.example.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,6 +147,11 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
+    # Client closures whose grace period is over start deleting; a deletion that died resumes.
+    "privacy-closures-due": {
+        "task": "privacy.tasks.privacy_closures_due",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------

@@ -480,14 +480,17 @@ def closure_delete(*, closure: ClientClosure) -> ClientClosure:
         while _delete_chunk(closure, model):
             _after_chunk(closure, label)
     while True:
-        after = closure.progress.get(USER_CURSOR, 0)
-        user = User.objects.for_client(closure.client).filter(pk__gt=after).order_by("pk").first()
-        if user is None:
-            break
-        user_id = user.pk  # erasure may delete the row (and Django then clears user.pk)
         with transaction.atomic():
-            erasure.user_erase(user=user, actor=None, reason="client closed")
+            # Locked first, the cursor read from the locked row: two runs at once (the daily
+            # task taking up a slow one) never erase the same person twice.
             locked = ClientClosure.objects.select_for_update().get(pk=closure.pk)
+            after = locked.progress.get(USER_CURSOR, 0)
+            users = User.objects.for_client(closure.client).filter(pk__gt=after).order_by("pk")
+            user = users.first()
+            if user is None:
+                break
+            user_id = user.pk  # erasure may delete the row (and Django then clears user.pk)
+            erasure.user_erase(user=user, actor=None, reason="client closed")
             locked.progress[USER_CURSOR] = user_id
             locked.progress["accounts.user"] = locked.progress.get("accounts.user", 0) + 1
             locked.save(update_fields=["progress"])

@@ -77,10 +77,12 @@ class FakeErasure:
     """Stands in for privacy.erasure.user_erase (another helper's work, NotImplementedError
     on this branch): deletes the user row and records whom it was called for."""
 
-    def __init__(self):
+    def __init__(self, *, keep_row: bool = False):
         self.calls = []
+        self.keep_row = keep_row  # as an erasure that anonymises the row instead of deleting it
 
     def __call__(self, *, user, actor, reason):
         self.calls.append((user.email, actor, reason))
-        user.delete()
+        if not self.keep_row:
+            user.delete()
         return {"accounts.user": 1}

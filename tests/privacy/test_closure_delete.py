@@ -171,3 +171,38 @@ def test_tables_are_deleted_children_first():
     assert order.index("prospects.visit") < order.index("prospects.prospect")
     assert order.index("prospects.prospect") < order.index("prospects.importjob")
     assert "accounts.user" not in order and "clients.auditevent" not in order
+
+
+@pytest.mark.django_db
+def test_users_are_erased_once_each_even_across_a_crash_and_if_erasure_keeps_rows(
+    full, monkeypatch
+):
+    personas, _, _ = full
+    fake = FakeErasure(keep_row=True)
+    monkeypatch.setattr(erasure, "user_erase", fake)
+    closure = due_closure(personas.client_a, personas.alice)
+
+    def crash_after_first_user(closure, label):
+        if label == "accounts.user":
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(services, "_after_chunk", crash_after_first_user)
+    with pytest.raises(RuntimeError):
+        services.closure_delete(closure=closure)
+    assert [c[0] for c in fake.calls] == ["alice@acme.example"]
+    monkeypatch.setattr(services, "_after_chunk", lambda closure, label: None)
+    services.closure_delete(closure=closure)
+    assert [c[0] for c in fake.calls] == ["alice@acme.example", "bob@acme.example"]
+    closure.refresh_from_db()
+    assert closure.status == ClientClosure.Status.DONE
+    assert closure.progress["accounts.user"] == 2
+
+
+def test_the_daily_task_is_on_the_beat_schedule_at_two():
+    from django.conf import settings
+
+    from opsx.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["privacy-closures-due"]
+    assert entry["task"] == "privacy.tasks.privacy_closures_due" in app.tasks
+    assert entry["schedule"].hour == {2}
