@@ -156,3 +156,36 @@ def test_staff_see_closures_with_progress_and_cancel_one(client, personas, sam):
     assert "1 closure(s) cancelled" in response.content.decode()
     closure.refresh_from_db()
     assert closure.status == "cancelled" and closure.cancelled_by == sam
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [1, 50])
+def test_the_staff_list_costs_the_same_queries_for_1_or_50_closures(
+    client, sam, rows, django_assert_max_num_queries
+):
+    from django.utils import timezone
+
+    from tests.factories import ClientFactory
+
+    now = timezone.now()
+    ClientClosure.objects.bulk_create(
+        ClientClosure(
+            client=ClientFactory(), requested_at=now, delete_after=now, progress={"a.b": 1}
+        )
+        for _ in range(rows)
+    )
+    client.force_login(sam)
+    # session, staff user, MFA authenticators, savepoints, two counts, the page of closures
+    # with their clients (one join), the date hierarchy: 9 whatever the number of rows
+    with django_assert_max_num_queries(9):
+        assert client.get(reverse("admin:privacy_clientclosure_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_page_of_a_scheduled_closure_costs_a_few_queries(
+    alice, personas, django_assert_max_num_queries
+):
+    services.closure_request(client=personas.client_a, actor=personas.alice)
+    # session, user with client, savepoint, scope, the open closure, who requested it, reset
+    with django_assert_max_num_queries(7):
+        assert alice.get(PAGE).status_code == 200
