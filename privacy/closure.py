@@ -414,8 +414,8 @@ def _delete_chunk(closure: ClientClosure, model: type[models.Model]) -> int:
 
 def _close_prospect_requests(client: Client) -> int:
     """Privacy requests about the client's prospects: an open one is answered (done: the
-    client and everything it held are deleted), then every one is detached from the client
-    and kept as proof."""
+    client and everything it held are deleted; a confirmed requester is told by mail), then
+    every one is detached from the client and kept as proof."""
     open_requests = PrivacyRequest.objects.filter(
         client=client, status__in=PrivacyRequest.OPEN_STATUSES
     )
@@ -431,6 +431,15 @@ def _close_prospect_requests(client: Client) -> int:
             message="The company closed its OpsX account; its data is deleted.",
             update_fields=("outcome",),
         )
+        # Told only once their identity is confirmed: nothing goes to an unconfirmed address.
+        confirmed = request.channel != PrivacyRequest.Channel.PUBLIC or request.verified_at
+        if request.requester_email and confirmed:
+            mail.queue(
+                to=request.requester_email,
+                template="closure-prospect-request",
+                context={"request": request},
+                category=OutboundMessage.Category.ACCOUNT,
+            )
     return PrivacyRequest.objects.filter(client=client).update(client=None)
 
 

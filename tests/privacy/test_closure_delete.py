@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from clients.models import AuditEvent, Client
+from opsx.models import OutboundMessage
 from privacy import closure as services
 from privacy import erasure, tasks
 from privacy.models import ClientClosure, PrivacyRequest
@@ -161,6 +162,17 @@ def test_prospect_requests_are_kept_as_proof_closed_and_detached(full, fake_eras
     assert request.status == PrivacyRequest.Status.DONE
     assert request.events.filter(to_status="done").exists()
     assert PrivacyRequest.objects.get(pk=b["request"].pk).client == personas.client_b
+    # the requester's address was never confirmed: nothing was mailed to it
+    assert not OutboundMessage.objects.filter(to_email="customer@a.example").exists()
+
+
+@pytest.mark.django_db
+def test_a_confirmed_prospect_requester_is_told_the_data_is_deleted(full, fake_erase):
+    personas, a, _ = full
+    PrivacyRequest.objects.filter(pk=a["request"].pk).update(verified_at=timezone.now())
+    services.closure_delete(closure=due_closure(personas.client_a, personas.alice))
+    [told] = OutboundMessage.objects.filter(to_email="customer@a.example")
+    assert "has been deleted" in told.body_text
 
 
 def test_tables_are_deleted_children_first():
