@@ -157,6 +157,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.privacy_archives_expire",
         "schedule": crontab(hour=4, minute=0),
     },
+    # Client closures whose grace period is over start deleting; a deletion that died resumes.
+    "privacy-closures-due": {
+        "task": "privacy.tasks.privacy_closures_due",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------

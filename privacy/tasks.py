@@ -1,6 +1,12 @@
 """Celery entry points of the privacy app: they take ids, load, and call a service."""
 
 from celery import shared_task
+from django.db import transaction
+
+from clients import audit
+
+from . import closure
+from .models import ClientClosure
 
 # --- requests ---
 
@@ -47,3 +53,35 @@ def privacy_policy_notify_pending() -> int:
 
 
 # --- client closure ---
+
+
+@shared_task(acks_late=True)
+def privacy_closure_export(closure_id: int, actor_id: int | None = None) -> None:
+    """Build a closing client's full export (a no-op unless it is being built)."""
+    closure.closure_export_build(closure_id=closure_id, actor_id=actor_id)
+
+
+@shared_task(acks_late=True)
+def privacy_closure_delete(closure_id: int) -> None:
+    """Delete a closed client's data and users, or go on where a run that died stopped."""
+    found = ClientClosure.objects.filter(pk=closure_id).first()
+    if found is not None:
+        closure.closure_delete(closure=found)
+
+
+@shared_task
+def privacy_closures_due() -> dict:
+    """Daily: start the deletion of every closure whose grace period is over, and take up
+    again a deletion whose run died. Records what it started in the audit trail."""
+    found = closure.closures_due()
+    ids = found["started"] + found["resumed"]
+    with transaction.atomic():
+        if ids:
+            audit.record(
+                actor=None,
+                action=audit.Action.RETENTION_APPLIED,
+                counts={f"closures_{k}": len(v) for k, v in found.items()},
+            )
+        for closure_id in ids:
+            transaction.on_commit(lambda pk=closure_id: privacy_closure_delete.delay(pk))
+    return found

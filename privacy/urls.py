@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views import archive as archive_views
+from .views import closure
 
 app_name = "privacy"
 
@@ -24,3 +25,13 @@ urlpatterns += [
 # --- support access ---
 
 # --- client closure (Admin tasks) ---
+urlpatterns += [
+    path("app/admin-tasks/close-account/", closure.close_account, name="closure"),
+    path("app/admin-tasks/close-account/cancel/", closure.cancel, name="closure_cancel"),
+    path(
+        "app/admin-tasks/close-account/export/build/",
+        closure.export_build,
+        name="closure_export_build",
+    ),
+    path("app/admin-tasks/close-account/export/", closure.export_download, name="closure_export"),
+]

@@ -37,6 +37,7 @@ def own(personas):
         ("prospects:import_map", "job"),
         ("prospects:import_values", "job"),
         ("admin_tasks:users", None),
+        ("privacy:closure", None),
         ("account_settings", None),
         ("dashboard", None),
         ("privacy:archives", None),  # the user's copies of their data

@@ -1,0 +1,88 @@
+"""What the client closure tests share: a client full of data, and closures made due."""
+
+from datetime import timedelta
+
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from clients.models import Client
+from privacy import closure as services
+from privacy.models import ClientClosure, PrivacyRequest
+from prospects import files
+from prospects.models import ImportRowError, ProspectEvent
+from tests.factories import InvitationFactory, ProspectFactory
+from tests.prospects.objects import PNG, client_objects
+
+
+def client_key_models():
+    """Every model with a direct key to Client, read from the models (not from the code under
+    test), so a model added later is counted too."""
+    return [
+        m
+        for m in apps.get_models()
+        if any(
+            f.name == "client" and f.many_to_one and f.related_model is Client
+            for f in m._meta.concrete_fields
+        )
+    ]
+
+
+def counts(client) -> dict[str, int]:
+    return {
+        m._meta.label_lower: m._base_manager.filter(client=client).count()
+        for m in client_key_models()
+    }
+
+
+def fill(client, actor, *, label: str, prospects: int = 3) -> dict:
+    """A row in every table of Client Data: client_objects' set, more prospects (with
+    phones), a prospect attachment, a note, an import error, a pending invitation and a
+    privacy request about one of the client's prospects."""
+    objects = client_objects(client, actor, label=label)
+    for i in range(prospects):
+        ProspectFactory(client=client, name=f"{label} person {i}", phones=["+919876543210"])
+    objects["attachment"] = files.file_store(
+        client=client,
+        actor=actor,
+        upload=SimpleUploadedFile(f"{label} card.png", PNG),
+        prospect=objects["prospect"],
+    )
+    ProspectEvent.objects.create(
+        client=client, prospect=objects["prospect"], kind="note", actor=actor,
+        at=timezone.now(), text="a note",
+    )  # fmt: skip
+    ImportRowError.objects.create(client=client, job=objects["job"], row_number=2, reason="bad")
+    InvitationFactory(client=client, invited_by=actor)
+    now = timezone.now()
+    objects["request"] = PrivacyRequest.objects.create(
+        kind=PrivacyRequest.Kind.PROSPECT_DATA, channel=PrivacyRequest.Channel.PUBLIC,
+        requester_email=f"customer@{label.lower()}.example", client=client,
+        received_at=now, due_at=now + timedelta(days=30),
+    )  # fmt: skip
+    return objects
+
+
+def due_closure(client, actor) -> ClientClosure:
+    """A closure requested by `actor` whose grace period is over."""
+    closure = services.closure_request(client=client, actor=actor)
+    ClientClosure.objects.filter(pk=closure.pk).update(
+        delete_after=timezone.now() - timedelta(minutes=1)
+    )
+    closure.refresh_from_db()
+    return closure
+
+
+class FakeErasure:
+    """Stands in for privacy.erasure.user_erase (another helper's work, NotImplementedError
+    on this branch): deletes the user row and records whom it was called for."""
+
+    def __init__(self, *, keep_row: bool = False):
+        self.calls = []
+        self.keep_row = keep_row  # as an erasure that anonymises the row instead of deleting it
+
+    def __call__(self, *, user, actor, reason):
+        self.calls.append((user.email, actor, reason))
+        if not self.keep_row:
+            user.delete()
+        return {"accounts.user": 1}
