@@ -255,6 +255,16 @@ def _is_download(response) -> bool:
     return "attachment" in response.get("Content-Disposition", "").lower()
 
 
+def _discard(response) -> None:
+    """Close what a refused response holds (an open file, a generator's cursor). Not
+    response.close(): that also sends request_finished, which closes the database connection
+    in the middle of the request (the log is still to be written)."""
+    closers = getattr(response, "_resource_closers", [])
+    for close in closers:
+        close()
+    closers.clear()
+
+
 def _refused(request, reason: str):
     return render(request, "privacy/support_refused.html", {"reason": reason}, status=403)
 
@@ -270,7 +280,9 @@ class SupportViewMiddleware:
     def __call__(self, request):
         request.support_view = None
         session = getattr(request, "session", None)
-        state = session.get(SESSION_KEY) if session is not None else None
+        if session is None or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)  # a visitor without a session: nothing to read
+        state = session.get(SESSION_KEY)
         if state is None:
             return self.get_response(request)
 
@@ -311,7 +323,7 @@ class SupportViewMiddleware:
             response = self.get_response(request)
             transaction.set_rollback(True)
         if not grant.allow_downloads and _is_download(response):
-            response.close()
+            _discard(response)
             return _refused(request, "download")
         return response
 
