@@ -30,7 +30,7 @@ class _ReadOnly(admin.ModelAdmin):
 @admin.register(SupportGrant)
 class SupportGrantAdmin(_ReadOnly):
     list_display = (
-        "user",
+        "user_email",
         "granted_at",
         "expires_at",
         "revoked_at",
@@ -44,6 +44,10 @@ class SupportGrantAdmin(_ReadOnly):
     fields = ("user", "granted_at", "expires_at", "revoked_at", "allow_downloads", "note")
     readonly_fields = fields
     date_hierarchy = "granted_at"
+
+    @admin.display(description="user", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
 
     @admin.display(boolean=True, description="active")
     def active(self, obj):
@@ -94,4 +98,4 @@ class SupportAccessLogAdmin(_ReadOnly):
 
     @admin.display(description="account viewed")
     def grant_user(self, obj):
-        return obj.grant.user
+        return obj.grant.user.email
