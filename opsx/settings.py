@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After allauth's session tracking (which must see the staff member), before
+    # ClientMiddleware (which reads request.user): a support view's guard (privacy/support.py).
+    "privacy.support.SupportViewMiddleware",
     "clients.middleware.ClientMiddleware",
     "clients.middleware.AuditContextMiddleware",
 ]

@@ -41,6 +41,7 @@ def own(personas):
         ("account_settings", None),
         ("dashboard", None),
         ("privacy:archives", None),  # the user's copies of their data
+        ("privacy:support_access", None),
     ],
 )
 def test_pages_and_downloads_of_the_signed_in_area_are_private_and_not_stored(
