@@ -8,6 +8,7 @@ EMAIL_URL, SECRET_KEY, DEBUG=false and ALLOWED_HOSTS; see .env.example.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,6 +147,14 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
+    "privacy-deletions-due": {
+        "task": "privacy.tasks.privacy_deletions_due",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "privacy-retention": {
+        "task": "privacy.tasks.privacy_retention",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------
