@@ -236,7 +236,7 @@ def _confirmation_delivered(request: PrivacyRequest, user: User) -> tuple[bool, 
     return False, waited_out
 
 
-def deletion_run(*, request: PrivacyRequest, actor: User | None) -> str:
+def deletion_run(*, request: PrivacyRequest, actor: User | None, now=None) -> str:
     """Erase the account of a scheduled or approved deletion (or confirmed child-data
     report) whose time has come, then close the request. Idempotent: "done", "waiting" (the
     confirmation mail is not delivered yet; the daily task tries again) or "skipped" (not
@@ -245,8 +245,9 @@ def deletion_run(*, request: PrivacyRequest, actor: User | None) -> str:
     Not one transaction: the confirmation mail is committed and delivered first, so that it
     leaves before the address it goes to is erased; the erasure and the closing of the
     request are one transaction."""
+    now = now or timezone.now()
     request = PrivacyRequest.objects.get(pk=request.pk)
-    if not _due(request):
+    if not _due(request, now):
         return "skipped"
     user = account_of(request)
     note = ""
@@ -260,7 +261,7 @@ def deletion_run(*, request: PrivacyRequest, actor: User | None) -> str:
         locked = (
             PrivacyRequest.objects.select_for_update(skip_locked=True).filter(pk=request.pk).first()
         )
-        if locked is None or not _due(locked):
+        if locked is None or not _due(locked, now):
             return "skipped"
         user = account_of(locked)
         total = 0
@@ -290,12 +291,12 @@ def deletion_run(*, request: PrivacyRequest, actor: User | None) -> str:
     return "done"
 
 
-def _due(request: PrivacyRequest) -> bool:
+def _due(request: PrivacyRequest, now) -> bool:
     return (
         request.kind in ERASING_KINDS
         and request.is_open
         and request.erase_after is not None
-        and request.erase_after <= timezone.now()
+        and request.erase_after <= now
     )
 
 
@@ -308,6 +309,6 @@ def deletions_due(*, now=None) -> dict:
     ).order_by("erase_after")
     results: dict[str, int] = {}
     for request in list(due):
-        outcome = deletion_run(request=request, actor=None)
+        outcome = deletion_run(request=request, actor=None, now=now)
         results[outcome] = results.get(outcome, 0) + 1
     return results
