@@ -187,3 +187,25 @@ def test_the_admin_actions_call_the_services_and_report_refusals(
     assert not User.objects.filter(pk=personas.bob.pk).exists()
     actions["cancel_deletion"](modeladmin, web, PrivacyRequest.objects.filter(pk=request.pk))
     assert "done" in modeladmin.messages[-1]
+
+
+def test_the_account_page_partial_offers_the_cancel_button_while_it_can_be_cancelled(
+    rf, personas, sam
+):
+    from django.template.loader import render_to_string
+
+    request = file_request(requester=personas.bob)
+    deletion.deletion_schedule(request=request, actor=sam)
+    request.refresh_from_db()
+    web = rf.get("/")
+    html = render_to_string(
+        "privacy/_deletion_cancel.html", {"privacy_request": request}, request=web
+    )
+    assert reverse("privacy:cancel_deletion", args=[request.public_id]) in html
+    assert f"{request.erase_after:%Y}" in html
+    deletion.deletion_cancel(request=request, actor=personas.bob)
+    request.refresh_from_db()
+    html = render_to_string(
+        "privacy/_deletion_cancel.html", {"privacy_request": request}, request=web
+    )
+    assert "Cancel the deletion" not in html
