@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from clients import audit
 
-from .erasure import ERASED_DOMAIN, hold_for, user_erase
+from .erasure import ERASED_DOMAIN, hold_for, user_addresses, user_erase
 
 
 def retention_apply(*, now=None) -> dict:
@@ -24,7 +24,7 @@ def retention_apply(*, now=None) -> dict:
     counts = {"users_erased": 0, "users_held": 0}
     for user in list(due.only("pk", "email")):
         anonymised = user.email.endswith("@" + ERASED_DOMAIN)
-        if hold_for(user) is not None:
+        if hold_for(user, user_addresses(user)) is not None:
             if anonymised:
                 continue  # already what the hold keeps
             user_erase(user=user, actor=None, reason="retention")
