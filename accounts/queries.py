@@ -1,4 +1,7 @@
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from clients.models import Client
@@ -28,7 +31,18 @@ def active_users(client: Client) -> list[User]:
 
 
 def client_user_list(client: Client) -> QuerySet[User]:
-    return User.objects.for_client(client).order_by("-is_active", "full_name", "email")
+    """The client's users, active first. `erasure_on`: when a deactivated user's personal data
+    is erased (the privacy app's retention runs on the same setting), None for active ones."""
+    retention = timedelta(days=settings.DEACTIVATED_USER_RETENTION_DAYS)
+    return (
+        User.objects.for_client(client)
+        .annotate(
+            erasure_on=ExpressionWrapper(
+                F("deactivated_at") + retention, output_field=DateTimeField()
+            )
+        )
+        .order_by("-is_active", "full_name", "email")
+    )
 
 
 def client_pending_invitations(client: Client) -> QuerySet[Invitation]:

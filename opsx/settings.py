@@ -165,6 +165,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.privacy_closures_due",
         "schedule": crontab(hour=2, minute=0),
     },
+    "privacy-deletions-due": {
+        "task": "privacy.tasks.privacy_deletions_due",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "privacy-retention": {
+        "task": "privacy.tasks.privacy_retention",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------

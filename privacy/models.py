@@ -94,6 +94,16 @@ class PrivacyRequest(models.Model):
     extension_reason = models.TextField(blank=True)
     # An account deletion runs by itself then unless staff run it sooner or it is cancelled.
     erase_after = models.DateTimeField(null=True, blank=True)
+    # The confirmation mailed to the account's address before it is erased (privacy/deletion.py):
+    # the erasure waits until it is delivered, for at most a few days.
+    erasure_notice = models.ForeignKey(
+        "opsx.OutboundMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

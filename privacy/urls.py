@@ -3,13 +3,23 @@
 from django.urls import path
 
 from .views import archive as archive_views
-from .views import closure
+from .views import closure, deletion
 
 app_name = "privacy"
 
 urlpatterns = []
 
 # --- requests (public form, signed links, account pages) ---
+
+# --- account deletion (erasure) ---
+
+urlpatterns += [
+    path(
+        "app/account/privacy/<uuid:public_id>/cancel-deletion/",
+        deletion.cancel_deletion,
+        name="cancel_deletion",
+    ),
+]
 
 # --- access archives ---
 urlpatterns += [
