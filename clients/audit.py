@@ -98,12 +98,18 @@ def actor_kind_of(actor) -> str:
     return AuditEvent.ActorKind.USER
 
 
+# record(client=NO_CLIENT): the event belongs to no client, whoever the actor is. For a
+# person's own privacy matters (their privacy requests, data copies, support grants, a legal
+# hold on them): their employer's admins read the client's log and must not learn of them.
+NO_CLIENT = object()
+
+
 def record(
     *,
     actor,
     action: str,
     target: models.Model | None = None,
-    client: Client | int | None = None,
+    client: Client | int | object | None = None,
     changes: dict | None = None,
     counts: dict[str, int] | None = None,
 ) -> AuditEvent:
@@ -111,11 +117,13 @@ def record(
 
     actor: the User who acted, or None for the system (a task, a command). target: the model
     instance acted on; its label and public id are kept, never its name. client: the tenant the
-    event belongs to; by default the target's client, else the actor's. changes: {field: (old,
+    event belongs to; by default the target's client, else the actor's; NO_CLIENT for none. changes: {field: (old,
     new)}; values are kept only for VALUE_FIELDS, every other field by name only, so a caller
     cannot leak a name or an email here by mistake. counts: {what: how many} for batches.
     """
-    if client is None:
+    if client is NO_CLIENT:
+        client_id = None
+    elif client is None:
         client_id = getattr(target, "client_id", None) or getattr(actor, "client_id", None)
     else:
         client_id = client.pk if isinstance(client, Client) else client

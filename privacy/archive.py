@@ -392,7 +392,12 @@ def archive_request(
                 message="Building the copy of the data.",
             )
     archive = AccessArchive.objects.create(user=user, request=request)
-    audit.record(actor=actor, action=audit.Action.ACCESS_ARCHIVE_REQUESTED, target=archive)
+    audit.record(
+        actor=actor,
+        action=audit.Action.ACCESS_ARCHIVE_REQUESTED,
+        target=archive,
+        client=audit.NO_CLIENT,
+    )
     transaction.on_commit(lambda: _enqueue_build(archive.pk))
     return archive
 
@@ -428,7 +433,12 @@ def _account_access_request(*, user: User) -> PrivacyRequest:
         to_status=RequestStatus.IN_PROGRESS,
         message="Asked for from the account pages; signed in, so the identity is confirmed.",
     )
-    audit.record(actor=user, action=audit.Action.PRIVACY_REQUEST_FILED, target=request)
+    audit.record(
+        actor=user,
+        action=audit.Action.PRIVACY_REQUEST_FILED,
+        target=request,
+        client=audit.NO_CLIENT,
+    )
     return request
 
 
@@ -597,7 +607,12 @@ def archive_download(*, archive: AccessArchive, actor: User | None, by_link: boo
         ) from None
     archive.downloaded_at = timezone.now()
     archive.save(update_fields=["downloaded_at"])
-    audit.record(actor=actor, action=audit.Action.ACCESS_ARCHIVE_DOWNLOADED, target=archive)
+    audit.record(
+        actor=actor,
+        action=audit.Action.ACCESS_ARCHIVE_DOWNLOADED,
+        target=archive,
+        client=audit.NO_CLIENT,
+    )
     if archive.request_id is not None:
         request_event(
             archive.request,

@@ -118,7 +118,12 @@ def deletion_schedule(*, request: PrivacyRequest, actor: User | None) -> Privacy
             else "The account will be erased when HexCM staff approve it."
         ),
     )
-    audit.record(actor=actor, action=audit.Action.USER_DELETION_SCHEDULED, target=request)
+    audit.record(
+        actor=actor,
+        action=audit.Action.USER_DELETION_SCHEDULED,
+        target=request,
+        client=audit.NO_CLIENT,
+    )
     mail.queue(
         to=user.email,
         template="privacy-deletion-scheduled",
@@ -151,7 +156,12 @@ def deletion_cancel(*, request: PrivacyRequest, actor: User) -> PrivacyRequest:
         message="The account deletion was cancelled; nothing was erased.",
         update_fields=("erase_after",),
     )
-    audit.record(actor=actor, action=audit.Action.USER_DELETION_CANCELLED, target=request)
+    audit.record(
+        actor=actor,
+        action=audit.Action.USER_DELETION_CANCELLED,
+        target=request,
+        client=audit.NO_CLIENT,
+    )
     return request
 
 
@@ -195,7 +205,12 @@ def child_data_confirm(*, request: PrivacyRequest, user: User, actor: User) -> P
         actor=actor,
         message="HexCM staff confirmed the account belongs to someone under 16: erased at once.",
     )
-    audit.record(actor=actor, action=audit.Action.USER_DELETION_SCHEDULED, target=request)
+    audit.record(
+        actor=actor,
+        action=audit.Action.USER_DELETION_SCHEDULED,
+        target=request,
+        client=audit.NO_CLIENT,
+    )
     _enqueue_run(request, actor)
     return request
 

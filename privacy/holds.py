@@ -32,7 +32,7 @@ def legal_hold_set(*, user: User, reason: str, actor: User) -> LegalHold:
         set_at=timezone.now(),
     )
     audit.record(
-        actor=actor, action=audit.Action.LEGAL_HOLD_SET, target=user, client=user.client_id
+        actor=actor, action=audit.Action.LEGAL_HOLD_SET, target=user, client=audit.NO_CLIENT
     )
     return hold
 
@@ -52,6 +52,6 @@ def legal_hold_release(*, hold: LegalHold, actor: User) -> LegalHold:
         actor=actor,
         action=audit.Action.LEGAL_HOLD_RELEASED,
         target=user,
-        client=user.client_id if user is not None else None,
+        client=audit.NO_CLIENT,
     )
     return hold

@@ -133,7 +133,13 @@ def policy_notice_banner(today: date | None = None) -> dict | None:
     today = _today(today)
     cached = cache.get(UPCOMING_CACHE_KEY)
     if cached is None:
-        version = policy_upcoming(today)
+        version = (
+            policy_history()
+            .filter(material=True, effective_on__gt=today)
+            .order_by("effective_on")
+            .only("label", "effective_on")
+            .first()
+        )
         cached = {"label": version.label, "effective_on": version.effective_on} if version else {}
         cache.set(UPCOMING_CACHE_KEY, cached, UPCOMING_CACHE_SECONDS)
     if not cached or cached["effective_on"] <= today:

@@ -126,7 +126,11 @@ def support_grant(
             note=note.strip(),
         )
         audit.record(
-            actor=actor, action=Action.SUPPORT_GRANTED, target=grant, counts={"days": days}
+            actor=actor,
+            action=Action.SUPPORT_GRANTED,
+            target=grant,
+            client=audit.NO_CLIENT,
+            counts={"days": days},
         )
     return grant
 
@@ -142,7 +146,9 @@ def support_revoke(*, grant: SupportGrant, actor: User) -> SupportGrant:
             return grant
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
-        audit.record(actor=actor, action=Action.SUPPORT_REVOKED, target=grant)
+        audit.record(
+            actor=actor, action=Action.SUPPORT_REVOKED, target=grant, client=audit.NO_CLIENT
+        )
     return grant
 
 

@@ -218,3 +218,33 @@ def test_the_daily_task_is_on_the_beat_schedule_at_two():
     entry = settings.CELERY_BEAT_SCHEDULE["privacy-closures-due"]
     assert entry["task"] == "privacy.tasks.privacy_closures_due" in app.tasks
     assert entry["schedule"].hour == {2}
+
+
+@pytest.mark.django_db
+def test_with_the_real_erasure_the_clients_people_are_gone_and_another_clients_stay(
+    full, django_capture_on_commit_callbacks
+):
+    """No fake here: the closure erases its users through privacy.erasure.user_erase, inside
+    the closure's own transaction and lock, and the people of client B are untouched."""
+    from accounts.models import User
+
+    personas, _a, _b = full
+    closure = due_closure(personas.client_a, personas.alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.closure_delete(closure=closure)
+
+    assert not User.objects.filter(client=personas.client_a).exists()
+    assert not User.objects.filter(email__in=["alice@acme.example", "bob@acme.example"]).exists()
+    assert set(User.objects.filter(client=personas.client_b).values_list("email", flat=True)) == {
+        "carol@bravo.example",
+        "dan@bravo.example",
+    }
+    assert not OutboundMessage.objects.filter(to_email="alice@acme.example").exists()
+    closure.refresh_from_db()
+    assert closure.status == ClientClosure.Status.DONE
+    # their events stay, nameless and without an address
+    events = AuditEvent.objects.filter(client=personas.client_a)
+    assert events.exists()
+    assert not events.filter(actor__isnull=False).exists()
+    assert not events.filter(ip_address__isnull=False).exists()
