@@ -8,6 +8,7 @@ EMAIL_URL, SECRET_KEY, DEBUG=false and ALLOWED_HOSTS; see .env.example.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -146,6 +147,11 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
+    # Every morning: each member of staff is told what is overdue and due within 7 days.
+    "privacy-requests-digest": {
+        "task": "privacy.tasks.privacy_requests_digest",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------
@@ -224,6 +230,8 @@ PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=30)
 PRIVACY_CHILD_DATA_DUE_HOURS = env.int("PRIVACY_CHILD_DATA_DUE_HOURS", default=72)
 # How long the link that confirms a visitor's address (and shows the request's status) works.
 PRIVACY_LINK_MAX_AGE_DAYS = env.int("PRIVACY_LINK_MAX_AGE_DAYS", default=60)
+# Requests the public form accepts from one IP address per hour (0 turns the limit off).
+PRIVACY_REQUESTS_PER_IP_PER_HOUR = env.int("PRIVACY_REQUESTS_PER_IP_PER_HOUR", default=5)
 # An approved account deletion runs by itself this many days after the request is verified,
 # unless staff run it sooner or the user cancels it; 0: only when staff approve it.
 PRIVACY_DELETION_WAIT_DAYS = env.int("PRIVACY_DELETION_WAIT_DAYS", default=14)

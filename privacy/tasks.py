@@ -1,8 +1,17 @@
 """Celery entry points of the privacy app: they take ids, load, and call a service."""
 
-from celery import shared_task  # noqa: F401
+from celery import shared_task
 
 # --- requests ---
+
+
+@shared_task
+def privacy_requests_digest() -> int:
+    """Daily (beat, 06:00): staff are mailed what is overdue and due within 7 days."""
+    from .services import requests_digest_send
+
+    return requests_digest_send()
+
 
 # --- access archives ---
 
