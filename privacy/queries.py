@@ -40,10 +40,13 @@ def deadline(request: PrivacyRequest, now: datetime | None = None) -> Deadline:
     left = request.due_at - (now or timezone.now())
     hours = left.total_seconds() / 3600
     if hours < 0:
-        days = math.ceil(-hours / 24)
+        if -hours < 24:
+            late = max(1, math.floor(-hours))
+            return Deadline(f"overdue by {late} hour{'s' if late != 1 else ''}", "overdue")
+        days = math.floor(-hours / 24)
         return Deadline(f"overdue by {days} day{'s' if days != 1 else ''}", "overdue")
     css = "due-soon" if left <= timedelta(days=DUE_SOON_DAYS) else ""
-    if hours < 48:
+    if hours < 72:  # the last three days (all of a child-data report) count in hours
         whole = math.floor(hours)
         return Deadline(f"{whole} hour{'s' if whole != 1 else ''} left", css)
     days = math.floor(hours / 24)

@@ -475,7 +475,8 @@ def request_assign(
 def extension_period(kind: str) -> timedelta:
     """An extension adds the request's own period once more: 30 days, or 72 hours for a
     child-data report (which must stay urgent)."""
-    return due_for(kind, timezone.now()) - timezone.now()
+    now = timezone.now()
+    return due_for(kind, now) - now
 
 
 @transaction.atomic
