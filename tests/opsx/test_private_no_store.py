@@ -39,6 +39,8 @@ def own(personas):
         ("admin_tasks:users", None),
         ("account_settings", None),
         ("dashboard", None),
+        ("privacy:account_privacy", None),
+        ("privacy:client_requests", None),
     ],
 )
 def test_pages_and_downloads_of_the_signed_in_area_are_private_and_not_stored(
