@@ -96,6 +96,13 @@ def request_event(
     )
 
 
+def _audit_client(request: PrivacyRequest):
+    """The client whose audit log shows the request's events: the one a prospect data request
+    names; for every other request none, even when a client's user files or withdraws it (their
+    own request to HexCM is not their employer's business)."""
+    return request.client_id or audit.NO_CLIENT
+
+
 AUDIT_ACTIONS = {
     Status.DONE: audit.Action.PRIVACY_REQUEST_DONE,
     Status.REFUSED: audit.Action.PRIVACY_REQUEST_REFUSED,
@@ -147,7 +154,7 @@ def request_transition(
         actor=actor,
         action=audit_action or AUDIT_ACTIONS.get(to_status, audit.Action.PRIVACY_REQUEST_STATUS),
         target=request,
-        client=request.client_id,
+        client=_audit_client(request),
         changes={"status": (from_status, to_status)},
     )
     return request
@@ -400,7 +407,7 @@ def request_file(
         actor=actor,
         action=audit.Action.PRIVACY_REQUEST_FILED,
         target=request,
-        client=request.client_id,
+        client=_audit_client(request),
         changes={"kind": (None, kind), "status": (None, request.status)},
     )
     return request
@@ -466,7 +473,7 @@ def request_assign(
         actor=actor,
         action=audit.Action.PRIVACY_REQUEST_ASSIGNED,
         target=request,
-        client=request.client_id,
+        client=_audit_client(request),
         changes={"assignee": (None, None)},
     )
     return request
@@ -509,7 +516,7 @@ def request_extend(*, request: PrivacyRequest, reason: str, actor: User) -> Priv
         actor=actor,
         action=audit.Action.PRIVACY_REQUEST_EXTENDED,
         target=request,
-        client=request.client_id,
+        client=_audit_client(request),
         changes={"due_at": (old_due, request.due_at)},
     )
     _mail_requester(request, "privacy-request-extended", reason=reason)
@@ -609,7 +616,7 @@ def request_note(*, request: PrivacyRequest, note: str, actor: User) -> PrivacyR
         actor=actor,
         action=audit.Action.PRIVACY_REQUEST_NOTED,
         target=request,
-        client=request.client_id,
+        client=_audit_client(request),
         changes={"notes": (None, None)},
     )
     return request

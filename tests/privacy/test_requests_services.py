@@ -227,3 +227,22 @@ def test_time_left_reads_in_hours_days_and_overdue():
     long = visitor_request(kind=Kind.ACCESS)
     assert deadline(long, timezone.now()).label == "29 days left"
     assert deadline(long, now).css == ""
+
+
+def test_a_users_own_request_stays_out_of_their_employers_audit_log(client, personas):
+    request = account_request(personas.bob, kind=Kind.DELETION)
+    services.request_withdraw(request=request, actor=personas.bob)
+    events = AuditEvent.objects.filter(target_id=request.public_id)
+    assert events.count() == 2
+    assert set(events.values_list("client_id", flat=True)) == {None}
+    client.force_login(personas.alice)
+    log = client.get("/app/admin-tasks/audit/").content.decode()
+    assert "<td>filed a privacy request</td>" not in log
+    assert "<td>withdrew a privacy request</td>" not in log
+    # a prospect data request is its client's business
+    prospect = prospect_request(personas.client_a)
+    assert set(
+        AuditEvent.objects.filter(target_id=prospect.public_id).values_list("client_id", flat=True)
+    ) == {personas.client_a.pk}
+    log = client.get("/app/admin-tasks/audit/").content.decode()
+    assert "<td>filed a privacy request</td>" in log  # the same log shows its client's events
