@@ -147,7 +147,12 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
-    # Every morning: each member of staff is told what is overdue and due within 7 days.
+    # Every morning: visitors' requests whose link expired unopened are closed; then each
+    # member of staff is told what is overdue and due within 7 days.
+    "privacy-requests-close-unconfirmed": {
+        "task": "privacy.tasks.privacy_requests_close_unconfirmed",
+        "schedule": crontab(hour=5, minute=50),
+    },
     "privacy-requests-digest": {
         "task": "privacy.tasks.privacy_requests_digest",
         "schedule": crontab(hour=6, minute=0),

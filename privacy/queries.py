@@ -37,6 +37,9 @@ def deadline(request: PrivacyRequest, now: datetime | None = None) -> Deadline:
     """How much time the request has left, as staff and admins read it; closed: none."""
     if not request.is_open:
         return Deadline(request.get_status_display(), "")
+    if request.status == PrivacyRequest.Status.VERIFYING:
+        # Nothing can be done before the requester confirms: no deadline to chase yet.
+        return Deadline("awaiting the requester's confirmation", "")
     left = request.due_at - (now or timezone.now())
     hours = left.total_seconds() / 3600
     if hours < 0:
@@ -120,13 +123,20 @@ def _open() -> Q:
     return Q(status__in=PrivacyRequest.OPEN_STATUSES)
 
 
+def _actionable() -> Q:
+    """Open and confirmed: someone must act on it by its deadline."""
+    return Q(status__in=[PrivacyRequest.Status.RECEIVED, PrivacyRequest.Status.IN_PROGRESS])
+
+
 def staff_priority() -> Case:
-    """0: open child-data reports, 1: open and overdue, 2: open, 3: closed."""
+    """0: child-data reports to act on, 1: overdue ones, 2: the rest to act on, 3: waiting for
+    the requester's confirmation, 4: closed."""
     return Case(
-        When(_open() & Q(kind=Kind.CHILD_DATA), then=Value(0)),
-        When(_open() & Q(due_at__lt=Now()), then=Value(1)),
-        When(_open(), then=Value(2)),
-        default=Value(3),
+        When(_actionable() & Q(kind=Kind.CHILD_DATA), then=Value(0)),
+        When(_actionable() & Q(due_at__lt=Now()), then=Value(1)),
+        When(_actionable(), then=Value(2)),
+        When(_open(), then=Value(3)),
+        default=Value(4),
         output_field=IntegerField(),
     )
 

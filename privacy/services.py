@@ -622,7 +622,55 @@ def request_note(*, request: PrivacyRequest, note: str, actor: User) -> PrivacyR
     return request
 
 
-# --- the staff's daily digest -------------------------------------------------------------
+# --- daily: unconfirmed requests expire, staff get their digest ---------------------------
+
+UNCONFIRMED_REASON = (
+    "The confirmation link was never opened before it expired, so nothing was done. The "
+    "details of the request were deleted."
+)
+
+
+def requests_close_unconfirmed() -> int:
+    """Close the visitors' requests whose confirmation link expired unopened: refused with a
+    reason (no mail: the address was never shown to be the requester's), and the name, the
+    address and what they wrote deleted. Only the keyed hash of the address stays with the
+    closed request, so a stranger's data is not kept for a request nobody confirmed. Returns
+    how many were closed."""
+    cutoff = timezone.now() - timedelta(days=settings.PRIVACY_LINK_MAX_AGE_DAYS)
+    ids = list(
+        PrivacyRequest.objects.filter(
+            status=Status.VERIFYING, verified_at__isnull=True, verification_sent_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    closed = 0
+    for pk in ids:
+        with transaction.atomic():
+            request = (
+                PrivacyRequest.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Status.VERIFYING)
+                .first()
+            )
+            if request is None:  # confirmed or closed meanwhile, or another run has it
+                continue
+            request.refusal_reason = UNCONFIRMED_REASON
+            request.requester_name = request.requester_email = ""
+            request.details = request.reference = ""
+            request_transition(
+                request,
+                to_status=Status.REFUSED,
+                actor=None,
+                action=Action.REFUSED,
+                message=UNCONFIRMED_REASON,
+                update_fields=(
+                    "refusal_reason",
+                    "requester_name",
+                    "requester_email",
+                    "details",
+                    "reference",
+                ),
+            )
+            closed += 1
+    return closed
 
 
 def requests_digest_send() -> int:

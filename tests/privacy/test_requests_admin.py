@@ -186,3 +186,15 @@ def test_client_users_cannot_open_the_request_admin(client, personas):
     assert client.post(_act(request, "refuse"), {"reason": "x"}).status_code in (302, 403)
     request.refresh_from_db()
     assert request.status == Status.RECEIVED
+
+
+def test_an_unconfirmed_request_waits_below_those_to_act_on_and_is_never_overdue(staff_client):
+    waiting = visitor_request(kind=Kind.CHILD_DATA, email="waiting@visitor.example")
+    PrivacyRequest.objects.filter(pk=waiting.pk).update(
+        received_at=timezone.now() - timedelta(days=5), due_at=timezone.now() - timedelta(days=2)
+    )
+    confirmed_visitor_request(email="todo@visitor.example")
+    html = staff_client.get(LIST).content.decode()
+    assert html.index("todo@") < html.index("waiting@")
+    assert "awaiting the requester&#x27;s confirmation" in html
+    assert "overdue" not in html.split("waiting@")[1].split("</tr>")[0]

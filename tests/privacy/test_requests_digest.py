@@ -63,3 +63,26 @@ def test_nothing_is_sent_when_nothing_is_due(sam):
     confirmed_visitor_request()
     assert privacy_requests_digest.delay().get() == 0
     assert not mails_to("sam@hexcm.example")
+
+
+def test_unconfirmed_requests_close_when_their_link_expires_and_lose_their_details():
+    from opsx.personal_data import keyed_hash
+    from privacy.tasks import privacy_requests_close_unconfirmed
+
+    old = visitor_request(email="old@visitor.example", name="Olga Old", details="My story")
+    fresh = visitor_request(email="fresh@visitor.example")
+    confirmed = confirmed_visitor_request(email="ok@visitor.example")
+    PrivacyRequest.objects.filter(pk__in=[old.pk, confirmed.pk]).update(
+        verification_sent_at=timezone.now() - timedelta(days=61)
+    )
+    mails_before = len(mails_to("old@visitor.example"))
+    assert privacy_requests_close_unconfirmed.delay().get() == 1
+    old.refresh_from_db()
+    assert old.status == "refused" and "never opened" in old.refusal_reason
+    assert old.requester_email == old.requester_name == old.details == ""
+    assert old.requester_hash == keyed_hash("old@visitor.example")
+    assert len(mails_to("old@visitor.example")) == mails_before  # nobody to tell
+    fresh.refresh_from_db()
+    confirmed.refresh_from_db()
+    assert fresh.status == "verifying" and confirmed.status == "received"
+    assert privacy_requests_close_unconfirmed.delay().get() == 0

@@ -186,3 +186,7 @@ def test_an_expired_link_is_a_clear_400_and_confirms_nothing(client, monkeypatch
     assert client.post(reverse("privacy:request_confirm", args=[token])).status_code == 400
     request.refresh_from_db()
     assert request.verified_at is None
+
+
+def test_every_page_links_to_the_request_form(client):
+    assert NEW in client.get(reverse("home")).content.decode()

@@ -218,13 +218,16 @@ def test_assigning_to_staff_only_and_notes_stay_out_of_the_requesters_timeline(s
 def test_time_left_reads_in_hours_days_and_overdue():
     from privacy.queries import deadline
 
-    request = visitor_request(kind=Kind.CHILD_DATA)
+    assert deadline(visitor_request(kind=Kind.CHILD_DATA)).label == (
+        "awaiting the requester's confirmation"
+    )
+    request = confirmed_visitor_request(kind=Kind.CHILD_DATA, email="c@visitor.example")
     now = timezone.now()
     assert deadline(request, now).label == "71 hours left"
     assert deadline(request, now).css == "due-soon"
     assert deadline(request, now + timedelta(days=4)).label == "overdue by 1 day"
     assert deadline(request, now + timedelta(days=4)).css == "overdue"
-    long = visitor_request(kind=Kind.ACCESS)
+    long = confirmed_visitor_request(kind=Kind.ACCESS, email="l@visitor.example")
     assert deadline(long, timezone.now()).label == "29 days left"
     assert deadline(long, now).css == ""
 
