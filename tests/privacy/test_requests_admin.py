@@ -123,6 +123,9 @@ def test_the_page_is_read_only_with_the_timeline_and_next_steps(staff_client):
     assert page.status_code == 200
     assert "vera@visitor.example" in html and "Timeline" in html and "Next steps" in html
     assert 'name="status"' not in html and 'name="due_at"' not in html
+    # each action is its own form, after the read-only one (forms cannot nest)
+    main_form_ends = html.index("</form>", html.index('id="privacyrequest_form"'))
+    assert html.index(_act(request, "refuse")) > main_form_ends
     staff_client.post(_change(request), {"status": "done"})
     request.refresh_from_db()
     assert request.status == Status.RECEIVED
