@@ -90,18 +90,22 @@ def _changes(changes: dict | None) -> dict:
     return out
 
 
+class _NoClient:
+    def __repr__(self) -> str:
+        return "NO_CLIENT"
+
+
+# record(client=NO_CLIENT): the event belongs to no client, even when the actor is a client's
+# user (a user's own privacy request to HexCM is no business of their employer's admins).
+NO_CLIENT = _NoClient()
+
+
 def actor_kind_of(actor) -> str:
     if actor is None:
         return AuditEvent.ActorKind.SYSTEM
     if actor.client_id is None:
         return AuditEvent.ActorKind.STAFF
     return AuditEvent.ActorKind.USER
-
-
-# record(client=NO_CLIENT): the event belongs to no client, whoever the actor is. For a
-# person's own privacy matters (their privacy requests, data copies, support grants, a legal
-# hold on them): their employer's admins read the client's log and must not learn of them.
-NO_CLIENT = object()
 
 
 def record(
@@ -117,8 +121,8 @@ def record(
 
     actor: the User who acted, or None for the system (a task, a command). target: the model
     instance acted on; its label and public id are kept, never its name. client: the tenant the
-    event belongs to; by default the target's client, else the actor's; NO_CLIENT for none. changes: {field: (old,
-    new)}; values are kept only for VALUE_FIELDS, every other field by name only, so a caller
+    event belongs to; by default the target's client, else the actor's (NO_CLIENT: none).
+    changes: {field: (old, new)}; values are kept only for VALUE_FIELDS, every other field by name only, so a caller
     cannot leak a name or an email here by mistake. counts: {what: how many} for batches.
     """
     if client is NO_CLIENT:

@@ -116,6 +116,7 @@ class AuditEvent(models.Model):
         PRIVACY_REQUEST_REFUSED = "privacy_request.refused", "refused a privacy request"
         PRIVACY_REQUEST_WITHDRAWN = "privacy_request.withdrawn", "withdrew a privacy request"
         PRIVACY_REQUEST_DONE = "privacy_request.done", "completed a privacy request"
+        PRIVACY_REQUEST_NOTED = "privacy_request.noted", "added a note to a privacy request"
         ACCESS_ARCHIVE_BUILT = "access_archive.built", "built a personal data archive"
         ACCESS_ARCHIVE_DOWNLOADED = (
             "access_archive.downloaded",

@@ -173,6 +173,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.privacy_retention",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Every morning: visitors' requests whose link expired unopened are closed; then each
+    # member of staff is told what is overdue and due within 7 days.
+    "privacy-requests-close-unconfirmed": {
+        "task": "privacy.tasks.privacy_requests_close_unconfirmed",
+        "schedule": crontab(hour=5, minute=50),
+    },
+    "privacy-requests-digest": {
+        "task": "privacy.tasks.privacy_requests_digest",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------
@@ -251,6 +261,8 @@ PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=30)
 PRIVACY_CHILD_DATA_DUE_HOURS = env.int("PRIVACY_CHILD_DATA_DUE_HOURS", default=72)
 # How long the link that confirms a visitor's address (and shows the request's status) works.
 PRIVACY_LINK_MAX_AGE_DAYS = env.int("PRIVACY_LINK_MAX_AGE_DAYS", default=60)
+# Requests the public form accepts from one IP address per hour (0 turns the limit off).
+PRIVACY_REQUESTS_PER_IP_PER_HOUR = env.int("PRIVACY_REQUESTS_PER_IP_PER_HOUR", default=5)
 # An approved account deletion runs by itself this many days after the request is verified,
 # unless staff run it sooner or the user cancels it; 0: only when staff approve it.
 PRIVACY_DELETION_WAIT_DAYS = env.int("PRIVACY_DELETION_WAIT_DAYS", default=14)

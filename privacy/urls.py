@@ -4,12 +4,60 @@ from django.urls import path
 
 from .views import archive as archive_views
 from .views import closure, deletion
+from .views import requests as request_views
 
 app_name = "privacy"
 
 urlpatterns = []
 
 # --- requests (public form, signed links, account pages) ---
+urlpatterns += [
+    path("privacy/requests/new/", request_views.request_new, name="request_new"),
+    path("privacy/requests/sent/", request_views.request_sent, name="request_sent"),
+    path("privacy/requests/<str:token>/", request_views.request_status, name="request_status"),
+    path(
+        "privacy/requests/<str:token>/confirm/",
+        request_views.request_confirm,
+        name="request_confirm",
+    ),
+    path(
+        "privacy/requests/<str:token>/withdraw/",
+        request_views.request_link_withdraw,
+        name="request_link_withdraw",
+    ),
+    path("app/account/privacy/", request_views.account_privacy, name="account_privacy"),
+    path(
+        "app/account/privacy/<uuid:public_id>/",
+        request_views.account_request,
+        name="account_request",
+    ),
+    path(
+        "app/account/privacy/<uuid:public_id>/withdraw/",
+        request_views.account_request_withdraw,
+        name="account_request_withdraw",
+    ),
+    path("app/admin-tasks/privacy/", request_views.client_request_list, name="client_requests"),
+    path(
+        "app/admin-tasks/privacy/<uuid:public_id>/",
+        request_views.client_request,
+        name="client_request",
+    ),
+    path(
+        "app/admin-tasks/privacy/<uuid:public_id>/start/",
+        request_views.client_request_start,
+        name="client_request_start",
+    ),
+    path(
+        "app/admin-tasks/privacy/<uuid:public_id>/done/",
+        request_views.client_request_done,
+        name="client_request_done",
+    ),
+    path(
+        "app/admin-tasks/privacy/<uuid:public_id>/refuse/",
+        request_views.client_request_refuse,
+        name="client_request_refuse",
+    ),
+]
 
 # --- account deletion (erasure) ---
 

@@ -42,6 +42,8 @@ def own(personas):
         ("dashboard", None),
         ("privacy:archives", None),  # the user's copies of their data
         ("privacy:support_access", None),
+        ("privacy:account_privacy", None),
+        ("privacy:client_requests", None),
     ],
 )
 def test_pages_and_downloads_of_the_signed_in_area_are_private_and_not_stored(
