@@ -166,7 +166,7 @@ def _limit_buckets(key: str, window: int, now: float) -> tuple[list[int], list[s
     return buckets, [f"opsx:invitation-limit:{key}:{window}:{b}" for b in buckets], step
 
 
-def _limit_consume(key: str, *, amount: int, window: int, now: float) -> float | None:
+def limit_consume(key: str, *, amount: int, window: int, now: float) -> float | None:
     """Count one use against `amount` uses per `window` seconds. None if allowed; else the
     time (epoch seconds) when a use frees up, and this use is not counted.
 
@@ -203,7 +203,7 @@ def _count(amount: int, noun: str) -> str:
     return f"{amount} {noun}{'' if amount == 1 else 's'}"
 
 
-def _retry_time(epoch: float) -> str:
+def retry_time(epoch: float) -> str:
     moment = timezone.localtime(
         datetime.datetime.fromtimestamp(math.ceil(epoch / 60) * 60, tz=datetime.UTC)
     )
@@ -254,12 +254,12 @@ def _consume_invitation_limits(*, client: Client, sender: User | None, email: st
     for key, amount, window, refusal in limits:
         if amount <= 0:  # 0 turns the limit off
             continue
-        retry = _limit_consume(key, amount=amount, window=window, now=now)
+        retry = limit_consume(key, amount=amount, window=window, now=now)
         if retry is not None:
             for done_key, done_window in counted:
                 _limit_release(done_key, window=done_window, now=now)
             raise ValidationError(
-                f"{refusal(amount)} Nothing was sent. Try again after {_retry_time(retry)}.",
+                f"{refusal(amount)} Nothing was sent. Try again after {retry_time(retry)}.",
                 code="rate_limited",
             )
         counted.append((key, window))

@@ -52,7 +52,7 @@ from opsx.models import OutboundMessage
 from opsx.personal_data import Holding, holdings
 
 from .models import AccessArchive, PrivacyRequest, PrivacyRequestEvent, SupportAccessLog
-from .services import due_for, request_event, request_transition
+from .services import request_event, request_file, request_transition
 
 logger = logging.getLogger(__name__)
 
@@ -402,10 +402,10 @@ def archive_request(
     return archive
 
 
-def _account_access_request(*, user: User) -> PrivacyRequest:
-    """File an access request for a signed-in user: verified at once (they signed in).
-    A small stand-in for the requests area's filing service (`request_file`), which this
-    branch does not have yet; the merge replaces it."""
+@transaction.atomic
+def archive_request_from_account(*, user: User) -> AccessArchive:
+    """A signed-in user's "make a copy of my data": an access request, confirmed at once (they
+    are signed in), whose filing starts the archive (privacy.services.request_file)."""
     already = PrivacyRequest.objects.filter(
         requester=user, kind=PrivacyRequest.Kind.ACCESS, status__in=PrivacyRequest.OPEN_STATUSES
     ).exists()
@@ -414,39 +414,15 @@ def _account_access_request(*, user: User) -> PrivacyRequest:
             "Your copy is already being made: it appears below when it is ready, and we email "
             "you then."
         )
-    now = timezone.now()
-    request = PrivacyRequest.objects.create(
+    request = request_file(
         kind=PrivacyRequest.Kind.ACCESS,
         channel=PrivacyRequest.Channel.ACCOUNT,
-        status=RequestStatus.IN_PROGRESS,
         requester=user,
-        requester_name=user.full_name,
-        requester_email=user.email,
-        received_at=now,
-        due_at=due_for(PrivacyRequest.Kind.ACCESS, now),
-        verified_at=now,
+        name="",
+        email="",
+        details="",
     )
-    request_event(
-        request,
-        action=Action.FILED,
-        actor=user,
-        to_status=RequestStatus.IN_PROGRESS,
-        message="Asked for from the account pages; signed in, so the identity is confirmed.",
-    )
-    audit.record(
-        actor=user,
-        action=audit.Action.PRIVACY_REQUEST_FILED,
-        target=request,
-        client=audit.NO_CLIENT,
-    )
-    return request
-
-
-@transaction.atomic
-def archive_request_from_account(*, user: User) -> AccessArchive:
-    """A signed-in user's "make a copy of my data": an access request, and its archive."""
-    request = _account_access_request(user=user)
-    return archive_request(user=user, request=request, actor=user)
+    return request.archives.get()
 
 
 def archive_build(*, archive: AccessArchive) -> AccessArchive:

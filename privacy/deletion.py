@@ -130,7 +130,8 @@ def deletion_schedule(*, request: PrivacyRequest, actor: User | None) -> Privacy
         context={
             "name": user.get_short_name(),
             "when": when,
-            "account_url": settings.SITE_URL + reverse("account_settings"),
+            "account_url": settings.SITE_URL
+            + reverse("privacy:account_request", args=[request.public_id]),
         },
         category=OutboundMessage.Category.ACCOUNT,
     )

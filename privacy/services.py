@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import limit_consume, retry_time, user_update_name
 from clients import audit
 from clients.models import Client
 from opsx import mail
@@ -284,18 +285,15 @@ def public_request_limit(*, ip: str) -> None:
     """Count one request from the public form against PRIVACY_REQUESTS_PER_IP_PER_HOUR for
     `ip`, or raise ValidationError (code "rate_limited") saying when to try again: the form
     sends mail to any address typed in, so it must not become a way to mail strangers."""
-    # The invitations' sliding window (accounts.services), reused rather than copied.
-    from accounts.services import _limit_consume, _retry_time
-
     amount = settings.PRIVACY_REQUESTS_PER_IP_PER_HOUR
     if amount <= 0:
         return
     key = "privacy-request-ip:" + hashlib.sha256(ip.encode()).hexdigest()
-    retry = _limit_consume(key, amount=amount, window=3600, now=time.time())
+    retry = limit_consume(key, amount=amount, window=3600, now=time.time())
     if retry is not None:
         raise ValidationError(
             f"We have received {amount} privacy requests from your network in the last hour, "
-            f"the most we accept. Nothing was sent. Try again after {_retry_time(retry)}, or "
+            f"the most we accept. Nothing was sent. Try again after {retry_time(retry)}, or "
             "write to HexCM support by email.",
             code="rate_limited",
         )
@@ -410,7 +408,26 @@ def request_file(
         client=_audit_client(request),
         changes={"kind": (None, kind), "status": (None, request.status)},
     )
+    if request.verified_at is not None:
+        _start_fulfilment(request)
     return request
+
+
+def _start_fulfilment(request: PrivacyRequest) -> None:
+    """What starts by itself once a request is confirmed and names an account: an access
+    request's copy of the data is built (a task), an account deletion is scheduled for the end
+    of its waiting period (the user can cancel until then; staff may run it sooner). The rest
+    waits for whoever answers it."""
+    if request.requester_id is None:
+        return
+    if request.kind == Kind.ACCESS:
+        from .archive import archive_request  # archive builds on this module
+
+        archive_request(user=request.requester, request=request, actor=None)
+    elif request.kind == Kind.DELETION and settings.PRIVACY_DELETION_WAIT_DAYS > 0:
+        from .deletion import deletion_schedule  # deletion builds on this module
+
+        deletion_schedule(request=request, actor=None)
 
 
 @transaction.atomic
@@ -446,6 +463,7 @@ def request_verify(*, request: PrivacyRequest, actor: User | None = None) -> boo
         actor_kind=ActorKind.REQUESTER if actor is None else None,
         audit_action=audit.Action.PRIVACY_REQUEST_VERIFIED,
     )
+    _start_fulfilment(request)
     return True
 
 
@@ -579,6 +597,29 @@ def request_complete(
     )
     _mail_requester(request, "privacy-request-done", outcome=outcome)
     return request
+
+
+@transaction.atomic
+def request_correct_name(*, request: PrivacyRequest, full_name: str, actor: User) -> PrivacyRequest:
+    """Staff apply a correction request to the requester's name (accounts.services
+    user_update_name: the old value stays in their revision history, with staff as who changed
+    it) and close the request, telling the requester what was corrected."""
+    _locked(request)
+    _refuse_unless_open(request)
+    _refuse_unless_answerer(request, actor)
+    _refuse_unless_verified(request)
+    if request.kind != Kind.CORRECTION:
+        raise ValidationError("Only a correction request is answered with a correction.")
+    if request.requester is None:
+        raise ValidationError("This request names no account to correct.")
+    user_update_name(user=request.requester, full_name=full_name, acting_user=actor)
+    request_event(request, action=Action.CORRECTED, actor=actor, message="The name was corrected.")
+    return request_complete(
+        request=request,
+        actor=actor,
+        outcome="Your name was corrected in your account; the previous value is kept in your "
+        "account's revision history.",
+    )
 
 
 @transaction.atomic

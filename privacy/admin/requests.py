@@ -19,9 +19,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.models import User
 from clients.models import Client
 
-from .. import queries, services
+from .. import archive, deletion, queries, services
 from ..models import PrivacyRequest, PrivacyRequestEvent
 from ..request_forms import NoteForm, OutcomeForm, ReasonForm
 
@@ -105,6 +106,27 @@ class StaffFileForm(forms.Form):
     )
 
 
+class ChildAccountForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="Email address of the account the report is about",
+        help_text="Its owner was found to be under 16: the account and everything about it is "
+        "erased at once.",
+    )
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        user = User.objects.filter(email=email, client__isnull=False).first()
+        if user is None:
+            raise ValidationError("No client user has this address.")
+        self.cleaned_data["user"] = user
+        return email
+
+
+class CorrectionForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="The corrected name")
+
+
 ACTIONS = {
     # action: (title, its form or None when it takes no input)
     "verify": ("Confirm the requester's identity", None),
@@ -114,6 +136,12 @@ ACTIONS = {
     "refuse": ("Refuse", ReasonForm),
     "done": ("Mark done", OutcomeForm),
     "note": ("Add a note", NoteForm),
+    "archive": ("Build the copy of the data (archive)", None),
+    "schedule_deletion": ("Schedule the deletion (waiting period)", None),
+    "approve_deletion": ("Approve the deletion: erase now", None),
+    "cancel_deletion": ("Cancel the deletion", None),
+    "child_confirm": ("Confirm the account is a child's: erase it now", ChildAccountForm),
+    "correct_name": ("Correct the requester's name", CorrectionForm),
 }
 
 
@@ -132,6 +160,20 @@ def _run(action: str, pr: PrivacyRequest, staff, data: dict):
         services.request_complete(request=pr, outcome=data["outcome"], actor=staff)
     elif action == "note":
         services.request_note(request=pr, note=data["note"], actor=staff)
+    elif action == "archive":
+        if pr.requester is None:
+            raise ValidationError("This request names no account: there is nothing to copy.")
+        archive.archive_request(user=pr.requester, request=pr, actor=staff)
+    elif action == "schedule_deletion":
+        deletion.deletion_schedule(request=pr, actor=staff)
+    elif action == "approve_deletion":
+        deletion.deletion_approve(request=pr, actor=staff)
+    elif action == "cancel_deletion":
+        deletion.deletion_cancel(request=pr, actor=staff)
+    elif action == "child_confirm":
+        deletion.child_data_confirm(request=pr, user=data["user"], actor=staff)
+    elif action == "correct_name":
+        services.request_correct_name(request=pr, full_name=data["full_name"], actor=staff)
 
 
 @admin.register(PrivacyRequest)
@@ -220,6 +262,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             names.append("extend")
         names.append("refuse")
         if obj.verified_at is not None:
+            names += self._fulfilment_actions(obj)
             names.append("done")
         names.append("note")
         return [
@@ -231,6 +274,21 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             }
             for name in names
         ]
+
+    def _fulfilment_actions(self, obj) -> list[str]:
+        """The steps that answer a confirmed request of its kind (each service checks again)."""
+        if obj.kind == Kind.ACCESS and obj.requester_id and not obj.archives.exists():
+            return ["archive"]
+        if obj.kind == Kind.DELETION and obj.requester_id:
+            scheduled = obj.events.filter(
+                action=PrivacyRequestEvent.Action.DELETION_SCHEDULED
+            ).exists()
+            return ["approve_deletion", "cancel_deletion" if scheduled else "schedule_deletion"]
+        if obj.kind == Kind.CHILD_DATA:
+            return ["child_confirm"]
+        if obj.kind == Kind.CORRECTION and obj.requester_id:
+            return ["correct_name"]
+        return []
 
     def get_urls(self):
         own = [

@@ -26,4 +26,4 @@ def cancel_deletion(request, public_id):
         flash_refusal(request, exc)
     else:
         messages.success(request, "Your account deletion is cancelled. Nothing was erased.")
-    return redirect("account_settings")
+    return redirect("privacy:account_request", privacy_request.public_id)

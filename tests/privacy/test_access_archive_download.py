@@ -50,7 +50,7 @@ def test_asking_for_a_copy_files_a_verified_request_and_builds_it(
     assert "Download it" in request.outcome
     actions = list(request.events.values_list("action", flat=True))
     Action = PrivacyRequestEvent.Action
-    assert actions == [Action.FILED, Action.ARCHIVE_BUILT, Action.DONE]
+    assert actions == [Action.FILED, Action.STATUS_CHANGED, Action.ARCHIVE_BUILT, Action.DONE]
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCESS_ARCHIVE_BUILT).count() == 1
     mail = OutboundMessage.objects.get(to_email=personas.bob.email)
     assert mail.category == OutboundMessage.Category.ACCOUNT

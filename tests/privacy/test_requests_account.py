@@ -95,7 +95,7 @@ def test_the_user_withdraws_their_open_request(client, personas):
 
 
 def test_another_persons_request_is_a_404(client, personas):
-    request = account_request(personas.alice)
+    request = account_request(personas.alice, kind=Kind.CORRECTION)
     client.force_login(personas.bob)
     assert (
         client.get(reverse("privacy:account_request", args=[request.public_id])).status_code == 404

@@ -127,7 +127,7 @@ def test_nothing_is_revealed_before_the_link_confirms_the_address(client):
 
 
 def test_the_link_confirms_once_then_keeps_showing_the_status(client, personas):
-    visitor_request(email="dan@bravo.example")
+    visitor_request(email="dan@bravo.example", kind=Kind.CORRECTION)
     path = link_in(mails_to("dan@bravo.example")[0])
     assert client.post(path + "confirm/").status_code == 302
     request = PrivacyRequest.objects.get()
@@ -138,7 +138,7 @@ def test_the_link_confirms_once_then_keeps_showing_the_status(client, personas):
         page = client.get(path)
         assert page.status_code == 200
         html = page.content.decode()
-        assert "A copy of my personal data" in html and "HexCM support" in html
+        assert "Correct data I cannot edit myself" in html and "HexCM support" in html
         assert "Withdraw the request" in html
     request.refresh_from_db()
     assert request.verified_at == first

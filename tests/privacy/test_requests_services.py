@@ -36,7 +36,7 @@ def test_a_child_data_report_is_due_in_72_hours():
 
 
 def test_a_signed_in_users_request_is_confirmed_at_once_with_their_own_address(personas):
-    request = account_request(personas.bob, kind=Kind.DELETION)
+    request = account_request(personas.bob, kind=Kind.CORRECTION)
     assert request.status == Status.RECEIVED
     assert request.verified_at is not None
     assert request.requester == personas.bob
@@ -80,7 +80,7 @@ def test_staff_file_on_someones_behalf_confirmed_and_linked_to_their_account(per
 
 
 def test_confirming_happens_once_and_links_the_account_the_address_belongs_to(personas):
-    request = visitor_request(email="dan@bravo.example")
+    request = visitor_request(email="dan@bravo.example", kind=Kind.CORRECTION)
     assert services.request_verify(request=request, actor=None) is True
     request.refresh_from_db()
     assert request.status == Status.RECEIVED
@@ -236,7 +236,8 @@ def test_a_users_own_request_stays_out_of_their_employers_audit_log(client, pers
     request = account_request(personas.bob, kind=Kind.DELETION)
     services.request_withdraw(request=request, actor=personas.bob)
     events = AuditEvent.objects.filter(target_id=request.public_id)
-    assert events.count() == 2
+    # filed, in progress and scheduled (the deletion waits its days), withdrawn
+    assert events.count() == 4
     assert set(events.values_list("client_id", flat=True)) == {None}
     client.force_login(personas.alice)
     log = client.get("/app/admin-tasks/audit/").content.decode()
