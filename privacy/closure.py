@@ -572,3 +572,22 @@ def closures_due(*, now=None) -> dict[str, list[int]]:
         "started": list(due.order_by("pk").values_list("pk", flat=True)),
         "resumed": list(stale.order_by("pk").values_list("pk", flat=True)),
     }
+
+
+def closures_start_due(*, now=None) -> dict[str, list[int]]:
+    """The daily run: enqueue (on commit) the deletion of every closure closures_due finds,
+    recorded in the audit trail as one retention event with counts."""
+    from .tasks import privacy_closure_delete  # the tasks module calls this one
+
+    found = closures_due(now=now)
+    ids = found["started"] + found["resumed"]
+    with transaction.atomic():
+        if ids:
+            audit.record(
+                actor=None,
+                action=audit.Action.RETENTION_APPLIED,
+                counts={f"closures_{k}": len(v) for k, v in found.items()},
+            )
+        for closure_id in ids:
+            transaction.on_commit(lambda pk=closure_id: privacy_closure_delete.delay(pk))
+    return found

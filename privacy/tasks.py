@@ -1,9 +1,6 @@
 """Celery entry points of the privacy app: they take ids, load, and call a service."""
 
 from celery import shared_task
-from django.db import transaction
-
-from clients import audit
 
 from . import closure
 from .models import ClientClosure
@@ -122,15 +119,4 @@ def privacy_closure_delete(closure_id: int) -> None:
 def privacy_closures_due() -> dict:
     """Daily: start the deletion of every closure whose grace period is over, and take up
     again a deletion whose run died. Records what it started in the audit trail."""
-    found = closure.closures_due()
-    ids = found["started"] + found["resumed"]
-    with transaction.atomic():
-        if ids:
-            audit.record(
-                actor=None,
-                action=audit.Action.RETENTION_APPLIED,
-                counts={f"closures_{k}": len(v) for k, v in found.items()},
-            )
-        for closure_id in ids:
-            transaction.on_commit(lambda pk=closure_id: privacy_closure_delete.delay(pk))
-    return found
+    return closure.closures_start_due()
