@@ -7,6 +7,7 @@ The test fills one row (at least) for every holding of the registry and checks t
 erasure touched each: a holding added to the registry without data here, or an entry removed
 from it, fails the test (EXPECTED must equal the registry)."""
 
+import os
 import re
 import subprocess
 from datetime import timedelta
@@ -237,6 +238,8 @@ def _dump() -> str:
             "--no-owner",
             "-h",
             settings_dict.get("HOST") or "127.0.0.1",
+            "-p",
+            str(settings_dict.get("PORT") or 5432),
             "-U",
             settings_dict.get("USER") or "postgres",
             settings_dict["NAME"],
@@ -244,6 +247,7 @@ def _dump() -> str:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "PGPASSWORD": settings_dict.get("PASSWORD") or ""},
     )
     return result.stdout
 

@@ -121,6 +121,8 @@ def test_the_privacy_page_sets_no_cookie_for_an_anonymous_visitor(client):
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers and not response.cookies
     assert "csrfmiddlewaretoken" not in response.content.decode()
+    # the request form is a page of its own (it sets the CSRF cookie), linked from here
+    assert reverse("privacy:request_new") in response.content.decode()
     page = client.get(reverse("privacy_version", args=["1"]))
     assert page.status_code == 200 and not page.cookies
 
