@@ -378,6 +378,13 @@ def archive_request(
     """Start building an archive of `user`'s data (for their access `request`, when there is
     one): the row, BUILDING, and the build task enqueued once this commits."""
     if request is not None:
+        # Under the request's lock: a double click, or staff and the automatic start at
+        # once, build one copy, not two.
+        PrivacyRequest.objects.select_for_update().filter(pk=request.pk).first()
+        if request.archives.filter(
+            status__in=(AccessArchive.Status.BUILDING, AccessArchive.Status.READY)
+        ).exists():
+            raise ValidationError("The copy of the data for this request is already being made.")
         if request.kind != PrivacyRequest.Kind.ACCESS:
             raise ValidationError("Only an access request is answered with a copy of the data.")
         if not request.is_open:

@@ -147,7 +147,8 @@ ACTIONS = {
 
 def _run(action: str, pr: PrivacyRequest, staff, data: dict):
     if action == "verify":
-        services.request_verify(request=pr, actor=staff)
+        if not services.request_verify(request=pr, actor=staff):
+            raise ValidationError("The requester's identity is already confirmed.")
     elif action == "assign":
         services.request_assign(request=pr, assignee=staff, actor=staff)
     elif action == "start":
