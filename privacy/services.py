@@ -21,6 +21,7 @@ from accounts.services import limit_consume, retry_time, user_update_name
 from clients import audit
 from clients.models import Client
 from opsx import mail
+from opsx.models import OutboundMessage
 from opsx.personal_data import keyed_hash
 
 from .models import PrivacyRequest, PrivacyRequestEvent
@@ -714,6 +715,9 @@ def requests_close_unconfirmed() -> int:
     return closed
 
 
+DIGEST_SUBJECT_START = "Privacy requests:"  # emails/privacy-requests-digest-subject.txt
+
+
 def requests_digest_send() -> int:
     """Mail each active member of HexCM staff the open, confirmed requests that are overdue or
     due within 7 days: kind, time left, status and the admin link; never a requester's name,
@@ -747,7 +751,18 @@ def requests_digest_send() -> int:
     staff = User.objects.filter(is_staff=True, is_active=True, client__isnull=True)
     sent = 0
     with transaction.atomic():
-        for member in staff.only("email", "full_name"):
+        # Once a day: a second run (beat restarted, a retry, two at once: the row locks make
+        # the second wait) skips whoever already has today's digest.
+        members = list(staff.select_for_update().only("email", "full_name").order_by("pk"))
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        already = set(
+            OutboundMessage.objects.filter(
+                created_at__gte=midnight, subject__startswith=DIGEST_SUBJECT_START
+            ).values_list("to_email", flat=True)
+        )
+        for member in members:
+            if member.email in already:
+                continue
             mail.queue(
                 to=member.email,
                 template="privacy-requests-digest",

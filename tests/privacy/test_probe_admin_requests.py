@@ -58,3 +58,22 @@ def test_a_nul_character_in_a_lists_filter_is_a_400_not_a_500(staff_client, name
     assert response.status_code == 400
     assert staff_client.get(reverse(name), {"q": "a\x00b"}).status_code == 400
     assert staff_client.get(reverse(name), {"q": "ab"}).status_code == 200
+
+
+def test_the_digest_run_twice_in_a_day_mails_each_member_of_staff_once(sam):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from privacy.models import PrivacyRequest
+    from privacy.tasks import privacy_requests_digest
+
+    from .requests_helpers import mails_to
+
+    late = confirmed_visitor_request(email="late@visitor.example")
+    PrivacyRequest.objects.filter(pk=late.pk).update(
+        received_at=timezone.now() - timedelta(days=31), due_at=timezone.now() - timedelta(days=1)
+    )
+    assert privacy_requests_digest.delay().get() == 1
+    assert privacy_requests_digest.delay().get() == 0
+    assert len(mails_to("sam@hexcm.example", "Privacy requests:")) == 1
