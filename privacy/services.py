@@ -362,6 +362,8 @@ def request_file(
     public = channel == Channel.PUBLIC
     if channel == Channel.STAFF:
         requester = _account_for(email)
+    if requester is not None and kind in (Kind.ACCESS, Kind.DELETION):
+        _refuse_if_already_open(requester, kind)
     request = PrivacyRequest.objects.create(
         kind=kind,
         channel=channel,
@@ -412,6 +414,21 @@ def request_file(
     if request.verified_at is not None:
         _start_fulfilment(request)
     return request
+
+
+def _refuse_if_already_open(requester: User, kind: str) -> None:
+    """One open copy or deletion request per account: a second one (a double submit) would
+    build a second copy, or keep a deletion scheduled after the user cancelled the first.
+    Locks the account's row so two submits at once cannot both pass."""
+    User.objects.select_for_update().filter(pk=requester.pk).first()
+    if PrivacyRequest.objects.filter(
+        requester=requester, kind=kind, status__in=PrivacyRequest.OPEN_STATUSES
+    ).exists():
+        raise ValidationError(
+            f"You already have an open request of this kind ({Kind(kind).label.lower()}): "
+            "see it in Privacy and your data.",
+            code="duplicate",
+        )
 
 
 def _start_fulfilment(request: PrivacyRequest) -> None:

@@ -161,3 +161,19 @@ def test_staff_build_the_copy_for_a_request_confirmed_by_hand(
     staff_client.post(_act(other, "verify"))
     refused = staff_client.post(_act(other, "archive"))
     assert refused.status_code == 400 and "names no account" in refused.text
+
+
+def test_a_second_open_deletion_or_copy_request_is_refused_so_cancelling_cancels_it(
+    client, personas, settings
+):
+    settings.PRIVACY_DELETION_WAIT_DAYS = 14
+    client.force_login(personas.bob)
+    url = reverse("privacy:account_privacy")
+    assert client.post(url, {"kind": Kind.DELETION, "details": ""}).status_code == 302
+    again = client.post(url, {"kind": Kind.DELETION, "details": ""})
+    assert again.status_code == 400 and "already have an open request" in again.text
+    assert PrivacyRequest.objects.filter(requester=personas.bob).count() == 1
+    request = PrivacyRequest.objects.get(requester=personas.bob)
+    client.post(reverse("privacy:cancel_deletion", args=[request.public_id]))
+    assert deletion.deletions_due(now=timezone.now() + timedelta(days=30)) == {}
+    assert User.objects.filter(pk=personas.bob.pk).exists()

@@ -35,7 +35,7 @@ def test_the_list_shows_only_the_users_own_requests_with_status_and_time_left(
 def test_the_list_costs_the_same_queries_with_one_or_twenty_requests(
     client, personas, django_assert_max_num_queries
 ):
-    account_request(personas.bob)
+    account_request(personas.bob, kind=Kind.CORRECTION)
     client.force_login(personas.bob)
     client.get(LIST)  # warm the session
     from django.db import connection
@@ -43,8 +43,8 @@ def test_the_list_costs_the_same_queries_with_one_or_twenty_requests(
 
     with CaptureQueriesContext(connection) as one:
         client.get(LIST)
-    for _ in range(19):
-        account_request(personas.bob)
+    for _ in range(19):  # corrections: one open copy or deletion per account at most
+        account_request(personas.bob, kind=Kind.CORRECTION)
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert client.get(LIST).status_code == 200
 
