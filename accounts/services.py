@@ -23,6 +23,7 @@ from clients import cache as client_cache
 from clients.models import Client
 from opsx import mail
 
+from . import signals
 from .models import Invitation, ProfileRevision, User
 from .queries import ACTIVE_USERS
 
@@ -511,6 +512,7 @@ def user_deactivate(*, target: User, acting_user: User | None) -> User:
         # Both roles: nobody vouches any more for the people a removed user invited (a member
         # invited on the way out would keep the company's data). Another admin can re-invite.
         target.invitations_cancelled = _cancel_invitations_sent_by(target, roles=User.Role.values)
+    signals.user_deactivated.send(sender=User, target=target, acting_user=acting_user)
     audit.record(
         actor=acting_user,
         action=audit.Action.USER_DEACTIVATED,

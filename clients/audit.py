@@ -33,7 +33,19 @@ Action = AuditEvent.Action
 # Fields whose old and new values may be kept: states and flags, never what a person wrote or
 # what identifies one. Any other field changed is recorded by name only.
 VALUE_FIELDS = frozenset(
-    {"status", "role", "is_active", "outcome", "on_duplicate", "kind", "required", "key"}
+    {
+        "status",
+        "role",
+        "is_active",
+        "outcome",
+        "on_duplicate",
+        "kind",
+        "required",
+        "key",
+        "revoke_reason",
+        "device_policy",
+        "platform",
+    }
 )
 
 _request: contextvars.ContextVar = contextvars.ContextVar("opsx_audit_request", default=None)

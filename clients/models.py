@@ -15,6 +15,12 @@ class Client(models.Model):
         # the audit trail (and billing records the law requires) still point somewhere.
         CLOSED = "closed", "Closed"
 
+    class DevicePolicy(models.TextChoices):
+        # A sign-in on a second device revokes the first (signed out at once).
+        REPLACE = "replace", "Replace the old device"
+        # The new device waits until an admin approves it (which revokes the old) or refuses it.
+        APPROVE = "approve", "An admin approves each new device"
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
@@ -22,6 +28,9 @@ class Client(models.Model):
     contact_email = models.EmailField()
     # Bytes of files the client stores, kept by the file services (usage statistics).
     storage_bytes = models.PositiveBigIntegerField(default=0)
+    device_policy = models.CharField(
+        max_length=10, choices=DevicePolicy.choices, default=DevicePolicy.REPLACE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -148,6 +157,15 @@ class AuditEvent(models.Model):
         CLIENT_EXPORT_BUILT = "client.export_built", "built the client's full export"
         CLIENT_DELETED = "client.deleted", "deleted the client's data"
         RETENTION_APPLIED = "retention.applied", "applied the retention rules"
+        DEVICE_REGISTERED = "device.registered", "signed in on a device"
+        DEVICE_UPDATED = "device.updated", "updated a device's details"
+        DEVICE_PENDING = "device.pending", "asked to sign in on a new device"
+        DEVICE_APPROVED = "device.approved", "approved a device"
+        DEVICE_REJECTED = "device.rejected", "refused a device"
+        DEVICE_REVOKED = "device.revoked", "revoked a device"
+        DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
+        DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
+        TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing

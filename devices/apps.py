@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class DevicesConfig(AppConfig):
     name = "devices"
+
+    def ready(self):
+        from . import receivers  # noqa: F401

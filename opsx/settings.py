@@ -44,6 +44,11 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    # Headless mode for the mobile app only (its session token: X-Session-Token); the web
+    # keeps allauth's own pages.
+    "allauth.headless",
+    # Its OpenAPI docs page and the Swagger UI files, served by us (whitenoise), not a CDN.
+    "ninja",
     "opsx",
     "clients",
     "accounts",
@@ -148,6 +153,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    "api-idempotency-expire": {
+        "task": "devices.tasks.idempotency_expire",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
@@ -244,10 +253,32 @@ MFA_FORMS = {"authenticate": "accounts.ratelimits.AuthenticateForm"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "OpsX"
 USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
+# The mobile app signs in through allauth's headless API at /_allauth/app/v1/ and gets a
+# session token: a server-side session, ended there (sign-out, password change, deactivation,
+# device revocation), never a JWT that would outlive its revocation.
+HEADLESS_CLIENTS = ("app",)
+HEADLESS_ONLY = False
+HEADLESS_SERVE_SPECIFICATION = False
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # How long a staff two-factor enrolment link (manage.py staff_enrolment_link, or mailed when
 # staff without two-factor open /admin/) can be used; it works once.
 STAFF_ENROLMENT_LINK_MAX_AGE_HOURS = env.int("STAFF_ENROLMENT_LINK_MAX_AGE_HOURS", default=24)
+
+# --- Devices and the mobile API --------------------------------------------------
+# Push notifications: "console" (logged, the default) or "fcm" (Firebase Cloud Messaging's
+# HTTP v1 API with a service account's OAuth token; FCM_URL may point at a local server).
+PUSH_BACKEND = env.str("PUSH_BACKEND", default="console")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")
+FCM_URL = env.str("FCM_URL", default="https://fcm.googleapis.com").rstrip("/")
+PUSH_MAX_RETRIES = env.int("PUSH_MAX_RETRIES", default=5)
+# A device's last-seen time is written at most this often (not on every API call).
+DEVICE_LAST_SEEN_EVERY_SECONDS = env.int("DEVICE_LAST_SEEN_EVERY_SECONDS", default=300)
+# How long the answer to a write with an Idempotency-Key is kept for its retries.
+API_IDEMPOTENCY_DAYS = env.int("API_IDEMPOTENCY_DAYS", default=7)
+# Largest page of a list or a sync pull, and of an uploaded photo.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 
 # --- Privacy ---------------------------------------------------------------
 # Key of the keyed hashes (HMAC-SHA256) that stand in for an erased person's email address

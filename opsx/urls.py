@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import staff_enrolment
+from devices.api import api as mobile_api
+from devices.views import headless_signup_closed
 
 urlpatterns = [
     path("", include("website.urls")),
@@ -29,4 +31,10 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # The mobile app: allauth's headless API (sign-in, second factor, sign-out, password) and
+    # ours. Sign-up stays on the web, where the age gate and the company's details are asked.
+    path("_allauth/app/v1/auth/signup", headless_signup_closed),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", mobile_api.urls),
+    path("app/admin-tasks/devices/", include("devices.urls")),
 ]

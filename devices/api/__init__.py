@@ -1,0 +1,33 @@
+"""The mobile JSON API, /api/v1/ (django-ninja): typed request and answer schemas, an OpenAPI
+document at /api/v1/openapi.json and its docs at /api/v1/docs, served from our own origin.
+
+Every operation calls the same services as the web views, under the same tenant rules (another
+client's id is a 404). Errors have one shape (errors.py)."""
+
+from ninja import NinjaAPI
+
+from . import errors
+from .auth import device_auth
+
+api = NinjaAPI(
+    title="OpsX mobile API",
+    version="1",
+    description=(
+        "Sign in through allauth's headless API (`POST /_allauth/app/v1/auth/login`), send the "
+        "session token as `X-Session-Token`, then register the device (`POST /api/v1/devices`)."
+        " Every write may carry an `Idempotency-Key`: a retry with the same key gets the first "
+        "answer and changes nothing."
+    ),
+    urls_namespace="api-v1",
+    auth=device_auth,
+)
+errors.install(api)
+
+
+def _routers() -> None:
+    from .me import router as me_router
+
+    api.add_router("", me_router)
+
+
+_routers()

@@ -1,0 +1,81 @@
+"""Who calls the mobile API: allauth's headless session token (X-Session-Token), then our rules.
+
+- `signed_in`: a valid token of an active user of an active client. Enough for /me and for
+  registering the device (what the app does right after signing in).
+- `device_auth` (the default of every other endpoint): as above, and the token is the session
+  of the user's one active device. A pending or refused device, or a token whose device was
+  revoked, is refused with a message saying why.
+
+Each sets `request.client` and `request.device` (None for `signed_in` before registration).
+Field work then runs restricted to the client's rows (`scoped`)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from allauth.headless.contrib.ninja.security import XSessionTokenAuth
+
+from clients.tenancy import tenant_scope
+
+from ..models import Device
+from ..services import device_touch
+from .errors import ApiError
+
+
+class SignedIn(XSessionTokenAuth):
+    require_device = False
+
+    def __call__(self, request):
+        user = super().__call__(request)
+        if user is None:
+            return None
+        if user.client_id is None:
+            raise ApiError(403, "no_client", "The mobile app is for the users of a client.")
+        client = user.client
+        if not client.is_active:
+            raise ApiError(403, "client_suspended", "Your company's OpsX account is suspended.")
+        request.client = client
+        token = self.get_session_token(request)
+        device = Device.objects.filter(session_key=token, user=user).first()
+        request.device = device
+        if self.require_device:
+            _check_device(device)
+            device_touch(device)
+        return user
+
+
+def _check_device(device: Device | None) -> None:
+    if device is None:
+        raise ApiError(
+            403,
+            "device_not_registered",
+            "Register this device first (POST /api/v1/devices) with its installation id.",
+        )
+    if device.status == Device.Status.PENDING:
+        raise ApiError(
+            403,
+            "device_pending",
+            "This device is waiting for your company's admin to approve it. Ask them to "
+            "approve it in Admin tasks → Devices.",
+        )
+    if device.status != Device.Status.ACTIVE:
+        raise ApiError(403, "device_refused", "This device may not be used with your account.")
+
+
+class DeviceAuth(SignedIn):
+    require_device = True
+
+
+signed_in = SignedIn()
+device_auth = DeviceAuth()
+
+
+def scoped(view):
+    """Run the operation restricted to the caller's client's rows (row-level security)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with tenant_scope(request.client):
+            return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,123 @@
+"""One JSON shape for every error of the mobile API, with a message a person can read:
+
+    {"error": {"code": "validation", "message": "...", "fields": {"name": ["..."]}}}
+
+`fields` is there when the error is about fields of the request (validation, a conflict).
+An error answer rolls back what the request wrote (ATOMIC_REQUESTS would commit it: the view
+returned a response)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import Http404
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere under a view (or its auth)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, fields: dict | None = None, extra=None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.extra = extra or {}
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    error.update(extra)
+    return {"error": error}
+
+
+def _location(loc) -> str:
+    # pydantic's location: ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file")]
+    if parts and parts[0] in ("payload", "data", "body"):
+        parts = parts[1:]
+    return ".".join(parts) or "request"
+
+
+def _readable(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "This field is not part of the request."
+    if kind == "missing":
+        return "This field is required."
+    message = str(error.get("msg", "This value is not valid."))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return message[:1].upper() + message[1:]
+
+
+def _django_fields(exc: DjangoValidationError) -> tuple[str, dict | None]:
+    if hasattr(exc, "error_dict"):
+        fields = {
+            k: [str(m) for m in DjangoValidationError(v).messages]
+            for k, v in exc.error_dict.items()
+        }
+        first = next(iter(fields.values()), ["The request is not valid."])[0]
+        return first, fields
+    return " ".join(exc.messages), None
+
+
+def install(api) -> None:
+    """Register the handlers on the NinjaAPI `api`."""
+
+    def answer(request, status, body):
+        transaction.set_rollback(True) if transaction.get_connection().in_atomic_block else None
+        return api.create_response(request, body, status=status)
+
+    @api.exception_handler(ApiError)
+    def _api_error(request, exc: ApiError):
+        return answer(
+            request, exc.status, error_body(exc.code, exc.message, exc.fields, **exc.extra)
+        )
+
+    @api.exception_handler(NinjaValidationError)
+    def _invalid(request, exc: NinjaValidationError):
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            fields.setdefault(_location(error.get("loc", ())), []).append(_readable(error))
+        name, messages = next(iter(fields.items()), ("request", ["The request is not valid."]))
+        message = messages[0] if name == "request" else f"{name}: {messages[0]}"
+        return answer(request, 422, error_body("validation", message, fields))
+
+    @api.exception_handler(DjangoValidationError)
+    def _service_refused(request, exc: DjangoValidationError):
+        message, fields = _django_fields(exc)
+        code = getattr(exc, "code", None) or "invalid"
+        return answer(request, 400, error_body(code, message, fields))
+
+    @api.exception_handler(Http404)
+    def _not_found(request, exc):
+        return answer(request, 404, error_body("not_found", "Nothing was found at this address."))
+
+    @api.exception_handler(PermissionDenied)
+    def _denied(request, exc):
+        return answer(request, 403, error_body("forbidden", str(exc) or "You may not do this."))
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request, exc):
+        return answer(
+            request,
+            401,
+            error_body(
+                "not_signed_in",
+                "Sign in first: send the session token from /_allauth/app/v1/auth/login as "
+                "X-Session-Token. A token ends when you sign out, change your password, or your "
+                "device is revoked.",
+            ),
+        )
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc: HttpError):
+        return answer(request, exc.status_code, error_body("http_error", str(exc)))

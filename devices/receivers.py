@@ -1,0 +1,34 @@
+"""Signals from below (accounts, allauth) that change devices: each calls a service."""
+
+from allauth.account.signals import password_changed, password_reset, password_set
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+
+from accounts.signals import user_deactivated
+
+from . import services
+from .models import Device
+
+
+@receiver(user_deactivated)
+def _revoke_on_deactivation(sender, target, acting_user, **kwargs):
+    services.devices_revoke_for_user(
+        user=target, actor=acting_user, reason=Device.RevokeReason.DEACTIVATED
+    )
+
+
+@receiver(user_logged_out)
+def _signed_out(sender, request, user, **kwargs):
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    if key:
+        services.devices_session_ended(session_keys=[key])
+
+
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+def _password_changed(sender, request, user, **kwargs):
+    session = getattr(request, "session", None)
+    keep = getattr(session, "session_key", None) or ""
+    services.devices_end_sessions_for_password_change(user=user, keep_session_key=keep)
