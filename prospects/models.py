@@ -79,6 +79,10 @@ class Prospect(TenantModel):
     import_job = _provenance_key("ImportJob", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The id of the transaction that last wrote the row, set by a PostgreSQL trigger on every
+    # insert and update (migration 0013), whoever writes it (a service, the import's COPY, a
+    # bulk update): the mobile app's sync cursor and the version an offline edit is based on.
+    sync_txid = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         # Keyset pagination walks these. On PostgreSQL migrations 0003 and 0006 add the name
@@ -87,6 +91,7 @@ class Prospect(TenantModel):
         # indexes are PostgreSQL-only too (migration 0002).
         indexes = [
             models.Index(fields=["client", "created_at", "id"], name="prospect_created_idx"),
+            models.Index(fields=["client", "owner", "sync_txid", "id"], name="prospect_sync_idx"),
         ]
 
     def __str__(self) -> str:
@@ -230,11 +235,13 @@ class Visit(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    sync_txid = models.BigIntegerField(default=0, editable=False)  # as Prospect.sync_txid
 
     class Meta:
         indexes = [
             models.Index(fields=["client", "prospect", "scheduled_at"], name="visit_prospect_idx"),
             models.Index(fields=["client", "user", "scheduled_at"], name="visit_user_idx"),
+            models.Index(fields=["client", "user", "sync_txid", "id"], name="visit_sync_idx"),
         ]
 
     def __str__(self) -> str:
@@ -488,3 +495,40 @@ class ImportRowError(TenantModel):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}: {self.reason}"
+
+
+class SyncTombstone(TenantModel):
+    """A prospect or visit that left a user's synced set: deleted, or given to someone else.
+    Written by PostgreSQL triggers (migration 0013), so no way of deleting or reassigning is
+    missed; the mobile app's sync pull hands them out so the phone drops its copy. Deleted
+    after PROSPECTS_TOMBSTONE_DAYS (a phone that has not synced for longer pulls everything)."""
+
+    class Kind(models.TextChoices):
+        PROSPECT = "prospect", "Prospect"
+        VISIT = "visit", "Visit"
+
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    # Whose set it left. No database constraint: the trigger writes it while Django may be
+    # deleting the user in the same transaction (erasure); Django's own cascade removes it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    public_id = models.UUIDField()
+    sync_txid = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["client", "user", "sync_txid", "id"], name="tombstone_sync_idx"),
+            models.Index(fields=["created_at"], name="tombstone_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"

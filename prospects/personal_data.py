@@ -53,4 +53,12 @@ register(
         erase=Erase.DETACH,
         title="Imports you ran",
     ),
+    Holding(
+        "prospects.SyncTombstone",
+        user_fields=("user",),
+        erase=Erase.DELETE,
+        title="Prospects and visits that left your phone's copy",
+        note="Only which prospect or visit your phone should drop (its id), kept a few weeks "
+        "for the app's sync; nothing about you beyond that.",
+    ),
 )
