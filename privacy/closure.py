@@ -499,7 +499,7 @@ def closure_delete(*, closure: ClientClosure) -> ClientClosure:
             if user is None:
                 break
             user_id = user.pk  # erasure may delete the row (and Django then clears user.pk)
-            erasure.user_erase(user=user, actor=None, reason="client closed")
+            erasure.user_erase(user=user, actor=None, reason="client_closure")
             locked.progress[USER_CURSOR] = user_id
             locked.progress["accounts.user"] = locked.progress.get("accounts.user", 0) + 1
             locked.save(update_fields=["progress"])

@@ -58,7 +58,7 @@ from clients.models import AuditEvent, Client, TenantModel
 from opsx.models import OutboundMessage
 from opsx.personal_data import HASH, Erase, Holding, holdings, keyed_hash
 
-from .models import AccessArchive, LegalHold, PrivacyRequest
+from .models import AccessArchive, LegalHold, PrivacyRequest, PrivacyRequestEvent
 
 logger = logging.getLogger(__name__)
 
@@ -373,6 +373,7 @@ def erase_privacy_requests(ctx: Erasure) -> int:
             requester_hash=keyed_hash(address)
         )
     own.filter(requester_hash="").update(requester_hash=ctx.hash)
+    _close_open_requests(own)
     n = own.update(requester_name="", requester_email="", details="", reference="", notes="")
     about = PrivacyRequest.objects.filter(subject_user=ctx.user).exclude(
         Q(requester=ctx.user) | ctx.email_q("requester_email")
@@ -381,6 +382,40 @@ def erase_privacy_requests(ctx: Erasure) -> int:
     # The requests they handled as staff are not their data: they keep everything but the key.
     ctx.detach(PrivacyRequest, "requester", "subject_user", "assignee", "filed_by")
     return n
+
+
+def _close_open_requests(own) -> None:
+    """Their other open requests (a copy of their data, a correction) have nobody left to answer
+    them: closed as done, with a line in each timeline. The deletion or child-data request
+    being carried out is closed by its own service after the erasure."""
+    open_ones = list(
+        own.filter(status__in=PrivacyRequest.OPEN_STATUSES)
+        .exclude(kind__in=[PrivacyRequest.Kind.DELETION, PrivacyRequest.Kind.CHILD_DATA])
+        .values_list("pk", "status")
+    )
+    if not open_ones:
+        return
+    now = timezone.now()
+    PrivacyRequest.objects.filter(pk__in=[pk for pk, _ in open_ones]).update(
+        status=PrivacyRequest.Status.DONE,
+        closed_at=now,
+        erase_after=None,
+        outcome="Closed when the person's account and data were erased.",
+    )
+    Event = PrivacyRequestEvent
+    Event.objects.bulk_create(
+        Event(
+            request_id=pk,
+            at=now,
+            actor=None,
+            actor_kind=Event.ActorKind.SYSTEM,
+            action=Event.Action.DONE,
+            from_status=old,
+            to_status=PrivacyRequest.Status.DONE,
+            message="Closed: the person's account and data were erased.",
+        )
+        for pk, old in open_ones
+    )
 
 
 def erase_access_archives(ctx: Erasure) -> int:

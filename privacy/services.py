@@ -503,7 +503,9 @@ def request_assign(
         request,
         action=Action.ASSIGNED,
         actor=actor,
-        message=f"Assigned to {assignee}." if assignee else "Unassigned.",
+        # No name in the timeline: it outlives the assignee's erasure. The request's assignee
+        # key (cleared by erasure) says who holds it now.
+        message="Assigned to a member of HexCM staff." if assignee else "Unassigned.",
     )
     audit.record(
         actor=actor,

@@ -75,6 +75,10 @@ ALWAYS_OPEN = frozenset({"privacy:support_view_stop", "account_logout"})
 DOWNLOADS = frozenset(
     {"prospects:file", "prospects:export", "prospects:data_export", "prospects:import_errors"}
 )
+# The copy of the person's own data they asked for: theirs alone, whatever the grant says
+# (downloads of Client Data are the company's to allow; this is not Client Data). Opening it
+# would also count as their download and close their request.
+PERSONAL_DOWNLOADS = frozenset({"privacy:archive_download", "privacy:archive_signed"})
 # Never inside a support view: Django admin, and allauth's account and security pages.
 REFUSED_PREFIXES = ("/admin/", "/accounts/")
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -250,6 +254,8 @@ def _refusal_reason(request, grant: SupportGrant, name: str | None) -> str | Non
         return "area"
     if request.method not in READ_METHODS:
         return "read_only"
+    if name in PERSONAL_DOWNLOADS:
+        return "personal_download"
     if name in DOWNLOADS and not grant.allow_downloads:
         return "download"
     return None
