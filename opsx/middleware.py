@@ -3,8 +3,9 @@
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 # Pages of the signed-in area (Client Data, Admin tasks, account settings, allauth, Django
-# admin) and the invitation link (its token is in the URL) whoever asks for them.
-PRIVATE_PREFIXES = ("/app/", "/accounts/", "/admin/", "/invitation/")
+# admin), the invitation link (its token is in the URL) and the mobile app's API and sign-in
+# (answers for one session token) whoever asks for them.
+PRIVATE_PREFIXES = ("/app/", "/accounts/", "/admin/", "/invitation/", "/api/", "/_allauth/")
 
 
 class PrivateNoStoreMiddleware:
