@@ -26,6 +26,7 @@ from accounts.services import limit_consume, retry_time
 from clients import audit
 from clients.models import Client
 from clients.tenancy import tenant_scope
+from prospects import sensitive
 
 from .models import Device
 
@@ -56,6 +57,7 @@ def notify_user(user: User, *, title: str, body: str, data: dict | None = None) 
     if device is None:
         return False
     device_id, token = device
+    data = {str(k): str(v) for k, v in (data or {}).items()}  # FCM's and the broker's JSON
     transaction.on_commit(
         partial(_enqueue, device_id, token, _cut(title, TITLE_MAX), _cut(body, BODY_MAX), data)
     )
@@ -165,8 +167,6 @@ def team_message_send(*, client: Client, actor: User, title: str, body: str) -> 
     notifications on; returns how many devices it goes to. Limited to
     TEAM_MESSAGES_PER_CLIENT_PER_HOUR per client; the text itself is not kept (the audit event
     counts the recipients), and the pushes are fanned out by a task after the commit."""
-    from prospects import sensitive
-
     title, body = " ".join(title.split()), body.strip()
     errors = {}
     for field, text, limit, label in (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cache
@@ -118,6 +119,7 @@ class FCMServer:
     replies: deque = field(default_factory=deque)
     # What arrived: each send's JSON body and bearer token, each token request's claims.
     sends: list = field(default_factory=list)
+    send_times: list = field(default_factory=list)  # time.monotonic() of each send
     token_requests: list = field(default_factory=list)
     valid_tokens: set = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -188,6 +190,7 @@ def _handler(server: FCMServer, public_pem: str):
                     reply = fcm_error(401, "UNAUTHENTICATED", "Request had invalid credentials.")
                 else:
                     server.sends.append((body, bearer))
+                    server.send_times.append(time.monotonic())
                     reply = server.replies.popleft() if server.replies else None
             if isinstance(reply, Meanwhile):
                 reply = reply.run()
