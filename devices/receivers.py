@@ -5,8 +5,9 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
 from accounts.signals import user_deactivated
+from prospects.signals import prospects_assigned, visit_changed
 
-from . import services
+from . import notify, services
 from .models import Device
 
 
@@ -32,3 +33,26 @@ def _password_changed(sender, request, user, **kwargs):
     session = getattr(request, "session", None)
     keep = getattr(session, "session_key", None) or ""
     services.devices_end_sessions_for_password_change(user=user, keep_session_key=keep)
+
+
+# --- push notifications for prospects and visits (prospects/signals.py) --------------------
+# Sent inside the prospects service's transaction; notify queues the push on commit, and
+# nothing that goes wrong there is raised into the service.
+
+
+@receiver(prospects_assigned)
+def _push_prospects_assigned(sender, prospects, owner, actor, **kwargs):
+    notify.quietly(
+        "the new owner of prospects",
+        notify.prospects_assigned,
+        prospects=prospects,
+        owner=owner,
+        actor=actor,
+    )
+
+
+@receiver(visit_changed)
+def _push_visit_changed(sender, visit, actor, change, **kwargs):
+    notify.quietly(
+        "the user of a visit", notify.visit_changed, visit=visit, actor=actor, change=change
+    )

@@ -272,6 +272,8 @@ FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
 FCM_CREDENTIALS_FILE = env.str("FCM_CREDENTIALS_FILE", default="")
 FCM_URL = env.str("FCM_URL", default="https://fcm.googleapis.com").rstrip("/")
 PUSH_MAX_RETRIES = env.int("PUSH_MAX_RETRIES", default=5)
+# Messages a client's admins may send to their team's phones in an hour (0: no limit).
+TEAM_MESSAGES_PER_CLIENT_PER_HOUR = env.int("TEAM_MESSAGES_PER_CLIENT_PER_HOUR", default=10)
 # A device's last-seen time is written at most this often (not on every API call).
 DEVICE_LAST_SEEN_EVERY_SECONDS = env.int("DEVICE_LAST_SEEN_EVERY_SECONDS", default=300)
 # How long the answer to a write with an Idempotency-Key is kept for its retries.

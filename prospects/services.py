@@ -28,6 +28,7 @@ from .models import (
     StoredFile,
     Visit,
 )
+from .signals import prospects_assigned, visit_changed
 from .validation import clean_prospect, parse_number
 
 
@@ -74,6 +75,10 @@ def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
         target=prospect,
         changes={"status": (None, prospect.status)},
     )
+    if prospect.owner_id is not None:
+        prospects_assigned.send(
+            sender=Prospect, prospects=[prospect], owner=prospect.owner, actor=actor
+        )
     return prospect  # the timeline shows its creation from created_at / created_by
 
 
@@ -85,7 +90,7 @@ def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
     )
     if "owner" in data:
         _check_owner(prospect.client, data["owner"])
-    old_status = prospect.status
+    old_status, old_owner_id = prospect.status, prospect.owner_id
     changed = {name: None for name in data}  # which fields, by name: values are personal
     if "phones" in data:
         _set_phones(prospect, data.pop("phones"))
@@ -109,6 +114,10 @@ def prospect_update(*, prospect: Prospect, actor: User, raw: dict) -> Prospect:
     audit.record(
         actor=actor, action=audit.Action.PROSPECT_UPDATED, target=prospect, changes=changed
     )
+    if prospect.owner_id is not None and prospect.owner_id != old_owner_id:
+        prospects_assigned.send(
+            sender=Prospect, prospects=[prospect], owner=prospect.owner, actor=actor
+        )
     return prospect
 
 
@@ -140,6 +149,7 @@ def prospects_bulk_assign(
 ) -> int:
     _check_owner(client, owner)
     prospects = _bulk_targets(client, public_ids)
+    newly_owned = [p for p in prospects if owner is not None and p.owner_id != owner.pk]
     now = timezone.now()
     Prospect.objects.filter(pk__in=[p.pk for p in prospects]).update(
         owner=owner, updated_by=actor, updated_at=now
@@ -155,6 +165,8 @@ def prospects_bulk_assign(
         changes={"owner": None},
         counts={"prospects": len(prospects)},
     )
+    if newly_owned:
+        prospects_assigned.send(sender=Prospect, prospects=newly_owned, owner=owner, actor=actor)
     return len(prospects)
 
 
@@ -260,6 +272,7 @@ def visit_plan(
         target=visit,
         changes={"status": (None, visit.status)},
     )
+    visit_changed.send(sender=Visit, visit=visit, actor=actor, change="planned")
     return visit
 
 
@@ -348,6 +361,8 @@ def visit_cancel(*, visit: Visit, actor: User) -> Visit:
         target=visit,
         changes={"status": (old_status, visit.status)},
     )
+    if old_status != Visit.Status.CANCELLED:
+        visit_changed.send(sender=Visit, visit=visit, actor=actor, change="cancelled")
     return visit
 
 
