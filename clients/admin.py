@@ -12,7 +12,8 @@ class ClientAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "slug", "contact_email"]
     # The status changes only through the actions: suspending must also end the sessions.
-    readonly_fields = ["public_id", "status", "created_at"]
+    # The device policy is the client admins' choice (Admin tasks → Devices, audited there).
+    readonly_fields = ["public_id", "status", "device_policy", "created_at"]
     actions = ["suspend_clients", "reactivate_clients"]
 
     @admin.action(description="Suspend the selected clients (signs their users out)")

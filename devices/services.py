@@ -236,7 +236,9 @@ def device_approve(*, device: Device, actor: User) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.status not in (Status.PENDING, Status.REJECTED):
         raise ValidationError("Only a device waiting for approval can be approved.", code="state")
-    if not device.session_key:
+    # A refused device never holds a session (refusing ends it, and so does each sign-in
+    # after): approved, it becomes the active device and its next sign-in uses it.
+    if not device.session_key and device.status == Status.PENDING:
         raise ValidationError(
             "This device is no longer signed in: the user signs in on it again, then you approve it.",
             code="signed_out",
