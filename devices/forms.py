@@ -10,12 +10,15 @@ from .services import MAX_NOTE
 # What the list shows when nobody chose: the devices signed in now, the ones an admin acts on.
 DEFAULT_STATUS = Device.Status.ACTIVE
 ANY_STATUS = "any"
+# The filter's choices, in the order an admin looks for them.
+_ORDER = ("active", "pending", "rejected", "revoked")
+STATUS_CHOICES = [(s, Device.Status(s).label) for s in _ORDER] + [(ANY_STATUS, "Any status")]
 
 
 class DeviceFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
-        choices=[*Device.Status.choices, (ANY_STATUS, "Any status")],
+        choices=STATUS_CHOICES,
         error_messages={"invalid_choice": "Choose a status from the list."},
     )
     q = forms.CharField(

@@ -13,7 +13,7 @@ from clients.models import Client
 from opsx.forms import flash_refusal, posted
 
 from . import queries, services
-from .forms import ANY_STATUS, POLICY_HELP, DeviceFilterForm, DevicePolicyForm, RevokeForm
+from .forms import POLICY_HELP, STATUS_CHOICES, DeviceFilterForm, DevicePolicyForm, RevokeForm
 from .models import Device
 
 # Where an approve or refuse button sends the admin back to (the form's "back" field).
@@ -56,7 +56,7 @@ def device_list(request):
         "status": status,
         "search": search,
         "query": {k: v for k, v in (("status", status), ("q", search)) if v},
-        "statuses": [*Device.Status.choices, (ANY_STATUS, "Any status")],
+        "statuses": STATUS_CHOICES,
         "pending_count": queries.pending_count(request.client),
         "policies": [(v, label, POLICY_HELP[v]) for v, label in Client.DevicePolicy.choices],
     }

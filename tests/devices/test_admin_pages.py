@@ -11,52 +11,15 @@ from django.utils import timezone
 from clients.models import AuditEvent, Client
 from devices import queries
 from devices.models import Device
-from tests.factories import UserFactory
 
 from .helpers import api, app_sign_in, register, signed_in_device
+from .rows import make_device, many_devices
 
 pytestmark = pytest.mark.django_db
 
 Status = Device.Status
 LIST_PAGES = ["devices:list", "devices:pending", "devices:refused"]
 POST_ACTIONS = ["devices:revoke", "devices:approve", "devices:refuse"]
-
-
-def make_device(user, n=1, status=Status.ACTIVE, **fields):
-    """A device row as device_sign_in leaves it (tests of the pages, not of signing in)."""
-    defaults = {
-        "platform": Device.Platform.ANDROID,
-        "device_model": f"Pixel {n}",
-        "app_version": "2.4.0",
-        "last_seen_at": timezone.now(),
-    }
-    defaults.update(fields)
-    return Device.objects.create(
-        client=user.client,
-        user=user,
-        installation_id=f"install-{user.pk}-{n}",
-        status=status,
-        **defaults,
-    )
-
-
-def many_devices(
-    client_obj, count, statuses=(Status.ACTIVE, Status.PENDING, Status.REJECTED, Status.REVOKED)
-):
-    """`count` devices of `count` people, their statuses taken in turn from `statuses`; each
-    pending one with the active device approving it would replace."""
-    for i in range(count):
-        user = UserFactory(client=client_obj)
-        status = statuses[i % len(statuses)]
-        make_device(
-            user,
-            i,
-            status=status,
-            refused_attempts=1 if status != Status.ACTIVE else 0,
-            last_refused_at=timezone.now(),
-        )
-        if status == Status.PENDING:
-            make_device(user, 100 + i)
 
 
 @pytest.fixture
@@ -473,3 +436,40 @@ def test_a_status_page_of_the_list_is_a_range_of_the_client_status_index(persona
         cursor.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: force the choice
         plan = qs.order_by("-last_seen_at", "-id")[:51].explain()
     assert "device_client_idx" in plan
+
+
+def test_a_phone_taken_over_from_another_clients_user_can_be_approved(alice_web, personas, app):
+    """Dan (client B) used the phone before Bob: Bob's pending sign-in ends Dan's registration
+    there (the sign-in sees every client's rows; Alice's approval sees only hers)."""
+    _set_policy(alice_web, "approve")
+    dan_token = signed_in_device(app, personas.dan, installation_id="install-shared-phone")
+    signed_in_device(app, personas.bob, installation_id="install-bob-phone")
+    bob_token = app_sign_in(app, personas.bob)
+    register(app, bob_token, installation_id="install-shared-phone")
+    dans = Device.objects.get(user=personas.dan)
+    assert dans.status == Status.REVOKED and dans.revoke_reason == Device.RevokeReason.OTHER_USER
+    assert api(app, "get", "/api/v1/me", dan_token).status_code == 401
+
+    bobs = Device.objects.get(user=personas.bob, installation_id="install-shared-phone")
+    response = alice_web.post(reverse("devices:approve", args=[bobs.public_id]), follow=True)
+    assert "is approved" in response.content.decode()
+    bobs.refresh_from_db()
+    assert bobs.status == Status.ACTIVE
+
+
+def test_approving_a_phone_another_clients_user_took_back_is_a_clear_refusal(
+    alice_web, personas, app
+):
+    _set_policy(alice_web, "approve")
+    signed_in_device(app, personas.bob, installation_id="install-bob-phone")
+    register(app, app_sign_in(app, personas.bob), installation_id="install-shared-phone")
+    # meanwhile Dan signs in on the phone again: active there, invisible to Alice
+    signed_in_device(app, personas.dan, installation_id="install-shared-phone")
+    bobs = Device.objects.get(user=personas.bob, installation_id="install-shared-phone")
+    response = alice_web.post(reverse("devices:approve", args=[bobs.public_id]), follow=True)
+    assert response.status_code == 200
+    assert "This phone is still registered to someone else" in response.content.decode()
+    bobs.refresh_from_db()
+    assert bobs.status == Status.PENDING
+    old = Device.objects.get(user=personas.bob, installation_id="install-bob-phone")
+    assert old.status == Status.ACTIVE  # nothing of the refused approval stayed
