@@ -12,7 +12,7 @@ class ClientAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["name", "slug", "contact_email"]
     # The status changes only through the actions: suspending must also end the sessions.
-    # The device policy changes through devices.services.client_set_device_policy (audited).
+    # The device policy is the client admins' choice (Admin tasks → Devices, audited there).
     readonly_fields = ["public_id", "status", "device_policy", "created_at"]
     actions = ["suspend_clients", "reactivate_clients"]
 

@@ -15,7 +15,7 @@ from importlib import import_module
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -194,6 +194,9 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
             device.last_refused_at = now
         device.status = Status.PENDING
         device.push_token = ""  # nothing is pushed to a device nobody approved
+        # The phone is this user's now: another user's registration of it ends here, where it
+        # is visible (the approval runs as a client admin, who cannot see another client's).
+        _free_for(user, details, exclude_pk=device.pk)
         action = audit.Action.DEVICE_PENDING
     else:
         _activate(device, user, details, actor=user)
@@ -236,7 +239,9 @@ def device_approve(*, device: Device, actor: User) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.status not in (Status.PENDING, Status.REJECTED):
         raise ValidationError("Only a device waiting for approval can be approved.", code="state")
-    if not device.session_key:
+    # A refused device never holds a session (refusing ends it, and so does each sign-in
+    # after): approved, it becomes the active device and its next sign-in uses it.
+    if not device.session_key and device.status == Status.PENDING:
         raise ValidationError(
             "This device is no longer signed in: the user signs in on it again, then you approve it.",
             code="signed_out",
@@ -245,7 +250,17 @@ def device_approve(*, device: Device, actor: User) -> Device:
     details = DeviceDetails(device.installation_id, device.platform)
     _lock(f"device-installation:{device.installation_id}")
     _activate(device, user, details, actor=actor)
-    device.save()
+    try:
+        with transaction.atomic():
+            device.save()
+    except IntegrityError:
+        # The phone is still another user's active device, one row-level security hides from
+        # a client admin (another client's user): refuse, and this transaction undoes the rest.
+        raise ValidationError(
+            "This phone is still registered to someone else, perhaps at another company: the "
+            "user signs in on it again, then you approve it.",
+            code="installation_taken",
+        ) from None
     audit.record(
         actor=actor,
         action=audit.Action.DEVICE_APPROVED,
