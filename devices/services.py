@@ -14,9 +14,11 @@ from importlib import import_module
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -327,9 +329,32 @@ def devices_session_ended(*, session_keys: list[str]) -> int:
     return Device.objects.filter(session_key__in=keys).update(session_key="")
 
 
-def devices_end_sessions_for_password_change(*, user: User, keep_session_key: str = "") -> int:
+def devices_forget_dead_session(*, session_key: str) -> int:
+    """allauth deleted its row of this session (ended from the account's sessions page, by
+    accounts.services.sessions_end, or purged): if the session no longer signs anybody in, the
+    device that held it holds none. A row deleted while its session lives changes nothing."""
+    if not session_key or not Device.objects.filter(session_key=session_key).exists():
+        return 0
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if get_user(request).is_authenticated:
+        return 0
+    return devices_session_ended(session_keys=[session_key])
+
+
+def devices_end_sessions_for_password_change(
+    *, user: User, keep_session_key: str = "", previous_session_key: str = ""
+) -> int:
     """A password change (or reset) signs the user's devices out, but the session the change
-    was made from: each device signs in again with the new password."""
+    was made from: each device signs in again with the new password.
+
+    Django cycles the key of the session that made the change (update_session_auth_hash): when
+    the app changed the password, `previous_session_key` is its old token and `keep_session_key`
+    the new one, and its device follows the session to the new key."""
+    if previous_session_key and keep_session_key and previous_session_key != keep_session_key:
+        Device.objects.filter(user=user, session_key=previous_session_key).update(
+            session_key=keep_session_key
+        )
     devices = list(
         Device.objects.filter(user=user)
         .exclude(session_key="")
