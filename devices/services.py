@@ -165,7 +165,13 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
     created = device is None
     if created:
         device = Device(client=client, user=user, installation_id=details.installation_id)
-    old = (device.status, device.push_token, device.app_version, device.device_model)
+    # A new row has no status yet (its default is no change to record).
+    old = (
+        None if created else device.status,
+        device.push_token,
+        device.app_version,
+        device.device_model,
+    )
     old_session = device.session_key
     device.platform = details.platform
     device.push_token = details.push_token
@@ -191,12 +197,16 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         _free_for(user, details, exclude_pk=device.pk)
         action = audit.Action.DEVICE_UPDATED
     elif client.device_policy == Client.DevicePolicy.APPROVE and has_other_active:
-        if device.status == Status.PENDING and not created:
+        waiting = device.status == Status.PENDING and not created
+        # A new sign-in on a waiting device is a refused attempt; the same session sending its
+        # details again (a retry, a PATCH of its push token) is not.
+        same_session = waiting and old_session == session_key
+        if waiting and not same_session:
             device.refused_attempts += 1
             device.last_refused_at = now
         device.status = Status.PENDING
         device.push_token = ""  # nothing is pushed to a device nobody approved
-        action = audit.Action.DEVICE_PENDING
+        action = audit.Action.DEVICE_UPDATED if same_session else audit.Action.DEVICE_PENDING
     else:
         _activate(device, user, details, actor=user)
         action = audit.Action.DEVICE_REGISTERED
@@ -238,7 +248,10 @@ def device_approve(*, device: Device, actor: User) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.status not in (Status.PENDING, Status.REJECTED):
         raise ValidationError("Only a device waiting for approval can be approved.", code="state")
-    if not device.session_key:
+    # A refused device never holds a session (each sign-in on it is ended): approved, it is the
+    # user's device, and their next sign-in on it opens it. A pending one that signed out would
+    # be approved blind: the user signs in on it again first.
+    if device.status == Status.PENDING and not device.session_key:
         raise ValidationError(
             "This device is no longer signed in: the user signs in on it again, then you approve it.",
             code="signed_out",

@@ -105,6 +105,21 @@ def me(request):
     return _me(request)
 
 
+class PingOut(Schema):
+    ok: bool
+
+
+@router.get(
+    "/ping",
+    response=PingOut,
+    summary="Whether this device may work: signed in, registered and active",
+)
+def ping(request):
+    # The default authentication (device_auth) does the work: a pending, refused or unregistered
+    # device is told why, as on every field-work endpoint.
+    return {"ok": True}
+
+
 def _session_key(request) -> str:
     return request.headers.get("X-Session-Token", "")
 
