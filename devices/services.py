@@ -151,11 +151,18 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
     new session after signing in again). A new installation follows the client's policy:
     REPLACE revokes the user's active device and signs it out; APPROVE leaves the new one
     pending until an admin approves or refuses it (the user's first device needs nobody's
-    approval). A refused installation stays refused, and the attempt is counted."""
+    approval). A refused installation stays refused, and the attempt is counted.
+
+    The device returned has `created_now`: whether this call made its row (decided under the
+    locks, so of two identical registrations at once exactly one is told "created")."""
     if user.client_id is None:
         raise ValidationError("Only a client's users sign in on the mobile app.", code="no_client")
     user = User.objects.select_for_update(of=("self",)).select_related("client").get(pk=user.pk)
-    _lock(f"device-installation:{details.installation_id}", f"device-token:{details.push_token}")
+    # No lock on an empty push token: it would serialise every sign-in without one.
+    _lock(
+        f"device-installation:{details.installation_id}",
+        f"device-token:{details.push_token}" if details.push_token else "",
+    )
     client: Client = user.client
     device = (
         Device.objects.select_for_update()
@@ -165,6 +172,7 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
     created = device is None
     if created:
         device = Device(client=client, user=user, installation_id=details.installation_id)
+    device.created_now = created
     # A new row has no status yet (its default is no change to record).
     old = (
         None if created else device.status,

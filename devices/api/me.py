@@ -131,9 +131,6 @@ def _session_key(request) -> str:
     summary="Register this installation (after signing in); the same installation again updates it",
 )
 def device_register(request, payload: DeviceIn):
-    created = not Device.objects.filter(
-        user=request.auth, installation_id=payload.installation_id
-    ).exists()
     device = services.device_sign_in(
         user=request.auth,
         session_key=_session_key(request),
@@ -150,7 +147,7 @@ def device_register(request, payload: DeviceIn):
                 }
             },
         )
-    return Status(201 if created else 200, device_out(device))
+    return Status(201 if device.created_now else 200, device_out(device))
 
 
 @router.get("/devices/current", response=DeviceOut, auth=signed_in, summary="This device")
