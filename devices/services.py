@@ -74,7 +74,11 @@ def _lock(*keys: str) -> None:
 # --- sign-in on a device -------------------------------------------------------------------
 
 
-def _revoke(device: Device, *, actor: User | None, reason: str, note: str = "") -> None:
+def _revoke(
+    device: Device, *, actor: User | None, reason: str, note: str = "", keep_session: str = ""
+) -> None:
+    """`keep_session`: the session signing in now, which the revoked row may still name (the
+    app registered another installation id in the same session): it is not ended."""
     old_status = device.status
     session_key = device.session_key
     device.status = Status.REVOKED
@@ -95,7 +99,8 @@ def _revoke(device: Device, *, actor: User | None, reason: str, note: str = "") 
             "session_key",
         ]
     )
-    _end_session(device.user, session_key, actor=actor)
+    if session_key != keep_session:
+        _end_session(device.user, session_key, actor=actor)
     audit.record(
         actor=actor,
         action=audit.Action.DEVICE_REVOKED,
@@ -134,7 +139,7 @@ def _activate(device: Device, user: User, details: DeviceDetails, *, actor) -> N
         .first()
     )
     if previous is not None:
-        _revoke(previous, actor=actor, reason=Reason.REPLACED)
+        _revoke(previous, actor=actor, reason=Reason.REPLACED, keep_session=device.session_key)
     _free_for(user, details, exclude_pk=device.pk)
     device.status = Status.ACTIVE
     device.revoked_at = None

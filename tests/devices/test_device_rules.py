@@ -15,6 +15,13 @@ from .helpers import api, app_sign_in, register, signed_in_device
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Every test makes the personas and signs in: Argon2 would spend most of the time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 Status = Device.Status
 Reason = Device.RevokeReason
 Action = AuditEvent.Action
