@@ -392,3 +392,16 @@ def test_a_user_of_a_new_client_follows_its_own_policy(db):
     app = phone()
     token = app_sign_in(app, user)
     assert register(app, token, "charlie-2").json()["status"] == "pending"
+
+
+def test_another_installation_registered_in_the_same_session_keeps_the_session(personas):
+    """The app lost its installation id (data cleared) but not its token: the new id replaces
+    the old row, and the session both name stays open for the new one."""
+    app = phone()
+    token = signed_in_device(app, personas.bob, "phone-before")
+    response = register(app, token, "phone-after")
+    assert response.status_code == 201 and response.json()["status"] == "active"
+    assert ping(app, token).status_code == 200
+    before = Device.objects.get(installation_id="phone-before")
+    assert before.status == Status.REVOKED and before.revoke_reason == Reason.REPLACED
+    assert Device.objects.get(installation_id="phone-after").session_key == token

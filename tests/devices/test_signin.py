@@ -357,3 +357,29 @@ def test_revocation_ends_a_session_that_allauth_does_not_track(app, personas):
     UserSession.objects.filter(session_key=token).delete()
     services.device_revoke(device=_device(personas.bob), actor=personas.alice)
     assert_refused_token(me(app, token))
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ({"email": "bob@acme.example\x00", "password": PASSWORD}, "application/json"),
+        ({"email": "bob@acme.example", "password": "pass\x00word"}, "application/json"),
+        ({"email": "bob@acme.example", "password": "x" * 100_000}, "application/json"),
+        ({"email": ["bob@acme.example"], "password": 5}, "application/json"),
+        ("{not json", "application/json"),
+        ("email=bob@acme.example&password=x", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_hostile_sign_in_input_is_refused_without_a_500(app, personas, body, content_type):
+    if isinstance(body, dict):
+        import json
+
+        body = json.dumps(body)
+    response = app.post(LOGIN, body, content_type=content_type)
+    assert response.status_code == 400, response.content[:300]
+    if response["Content-Type"].startswith("application/json"):
+        assert response.json()["errors"]
+    else:
+        # allauth's own answer to a body that is not a JSON object: a bare 400
+        assert response.content == b""
+    assert not UserSession.objects.exists()
