@@ -6,12 +6,14 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.stagekit import clear_login
 from allauth.core import context as allauth_context
 from allauth.core import ratelimit
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.internal import httpkit
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -21,6 +23,18 @@ from opsx import mail
 from . import ratelimits, services
 
 logger = logging.getLogger(__name__)
+
+
+def _client_refused_json(client) -> JsonResponse:
+    if client.status == client.Status.CLOSED:
+        code, message = "client_closed", "Your company closed its OpsX account."
+    else:
+        code = "client_suspended"
+        message = (
+            "You cannot sign in while your company's OpsX account is suspended. Your data is "
+            "kept. Your company's OpsX administrator or HexCM support can tell you more."
+        )
+    return JsonResponse({"status": 403, "errors": [{"code": code, "message": message}]}, status=403)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -45,6 +59,10 @@ class AccountAdapter(DefaultAccountAdapter):
         client = getattr(user, "client", None)
         if client is not None and not client.is_active:
             clear_login(request)
+            if getattr(getattr(request, "allauth", None), "headless", None) is not None:
+                # allauth's headless views drop an adapter's response and answer a bare 401:
+                # the mobile app is told why, in allauth's error shape.
+                raise ImmediateHttpResponse(_client_refused_json(client))
             return render(request, "account/client_suspended.html", {"client": client}, status=403)
         return super().pre_login(request, user, **kwargs)
 

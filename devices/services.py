@@ -14,9 +14,11 @@ from importlib import import_module
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
@@ -72,7 +74,11 @@ def _lock(*keys: str) -> None:
 # --- sign-in on a device -------------------------------------------------------------------
 
 
-def _revoke(device: Device, *, actor: User | None, reason: str, note: str = "") -> None:
+def _revoke(
+    device: Device, *, actor: User | None, reason: str, note: str = "", keep_session: str = ""
+) -> None:
+    """`keep_session`: the session signing in now, which the revoked row may still name (the
+    app registered another installation id in the same session): it is not ended."""
     old_status = device.status
     session_key = device.session_key
     device.status = Status.REVOKED
@@ -93,7 +99,8 @@ def _revoke(device: Device, *, actor: User | None, reason: str, note: str = "") 
             "session_key",
         ]
     )
-    _end_session(device.user, session_key, actor=actor)
+    if session_key != keep_session:
+        _end_session(device.user, session_key, actor=actor)
     audit.record(
         actor=actor,
         action=audit.Action.DEVICE_REVOKED,
@@ -132,7 +139,7 @@ def _activate(device: Device, user: User, details: DeviceDetails, *, actor) -> N
         .first()
     )
     if previous is not None:
-        _revoke(previous, actor=actor, reason=Reason.REPLACED)
+        _revoke(previous, actor=actor, reason=Reason.REPLACED, keep_session=device.session_key)
     _free_for(user, details, exclude_pk=device.pk)
     device.status = Status.ACTIVE
     device.revoked_at = None
@@ -149,11 +156,18 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
     new session after signing in again). A new installation follows the client's policy:
     REPLACE revokes the user's active device and signs it out; APPROVE leaves the new one
     pending until an admin approves or refuses it (the user's first device needs nobody's
-    approval). A refused installation stays refused, and the attempt is counted."""
+    approval). A refused installation stays refused, and the attempt is counted.
+
+    The device returned has `created_now`: whether this call made its row (decided under the
+    locks, so of two identical registrations at once exactly one is told "created")."""
     if user.client_id is None:
         raise ValidationError("Only a client's users sign in on the mobile app.", code="no_client")
     user = User.objects.select_for_update(of=("self",)).select_related("client").get(pk=user.pk)
-    _lock(f"device-installation:{details.installation_id}", f"device-token:{details.push_token}")
+    # No lock on an empty push token: it would serialise every sign-in without one.
+    _lock(
+        f"device-installation:{details.installation_id}",
+        f"device-token:{details.push_token}" if details.push_token else "",
+    )
     client: Client = user.client
     device = (
         Device.objects.select_for_update()
@@ -163,7 +177,14 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
     created = device is None
     if created:
         device = Device(client=client, user=user, installation_id=details.installation_id)
-    old = (device.status, device.push_token, device.app_version, device.device_model)
+    device.created_now = created
+    # A new row has no status yet (its default is no change to record).
+    old = (
+        None if created else device.status,
+        device.push_token,
+        device.app_version,
+        device.device_model,
+    )
     old_session = device.session_key
     device.platform = details.platform
     device.push_token = details.push_token
@@ -189,7 +210,11 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         _free_for(user, details, exclude_pk=device.pk)
         action = audit.Action.DEVICE_UPDATED
     elif client.device_policy == Client.DevicePolicy.APPROVE and has_other_active:
-        if device.status == Status.PENDING and not created:
+        waiting = device.status == Status.PENDING and not created
+        # A new sign-in on a waiting device is a refused attempt; the same session sending its
+        # details again (a retry, a PATCH of its push token) is not.
+        same_session = waiting and old_session == session_key
+        if waiting and not same_session:
             device.refused_attempts += 1
             device.last_refused_at = now
         device.status = Status.PENDING
@@ -197,7 +222,7 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         # The phone is this user's now: another user's registration of it ends here, where it
         # is visible (the approval runs as a client admin, who cannot see another client's).
         _free_for(user, details, exclude_pk=device.pk)
-        action = audit.Action.DEVICE_PENDING
+        action = audit.Action.DEVICE_UPDATED if same_session else audit.Action.DEVICE_PENDING
     else:
         _activate(device, user, details, actor=user)
         action = audit.Action.DEVICE_REGISTERED
@@ -239,9 +264,10 @@ def device_approve(*, device: Device, actor: User) -> Device:
     device = Device.objects.select_for_update().get(pk=device.pk)
     if device.status not in (Status.PENDING, Status.REJECTED):
         raise ValidationError("Only a device waiting for approval can be approved.", code="state")
-    # A refused device never holds a session (refusing ends it, and so does each sign-in
-    # after): approved, it becomes the active device and its next sign-in uses it.
-    if not device.session_key and device.status == Status.PENDING:
+    # A refused device never holds a session (each sign-in on it is ended): approved, it is the
+    # user's device, and their next sign-in on it opens it. A pending one that signed out would
+    # be approved blind: the user signs in on it again first.
+    if device.status == Status.PENDING and not device.session_key:
         raise ValidationError(
             "This device is no longer signed in: the user signs in on it again, then you approve it.",
             code="signed_out",
@@ -342,9 +368,32 @@ def devices_session_ended(*, session_keys: list[str]) -> int:
     return Device.objects.filter(session_key__in=keys).update(session_key="")
 
 
-def devices_end_sessions_for_password_change(*, user: User, keep_session_key: str = "") -> int:
+def devices_forget_dead_session(*, session_key: str) -> int:
+    """allauth deleted its row of this session (ended from the account's sessions page, by
+    accounts.services.sessions_end, or purged): if the session no longer signs anybody in, the
+    device that held it holds none. A row deleted while its session lives changes nothing."""
+    if not session_key or not Device.objects.filter(session_key=session_key).exists():
+        return 0
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    if get_user(request).is_authenticated:
+        return 0
+    return devices_session_ended(session_keys=[session_key])
+
+
+def devices_end_sessions_for_password_change(
+    *, user: User, keep_session_key: str = "", previous_session_key: str = ""
+) -> int:
     """A password change (or reset) signs the user's devices out, but the session the change
-    was made from: each device signs in again with the new password."""
+    was made from: each device signs in again with the new password.
+
+    Django cycles the key of the session that made the change (update_session_auth_hash): when
+    the app changed the password, `previous_session_key` is its old token and `keep_session_key`
+    the new one, and its device follows the session to the new key."""
+    if previous_session_key and keep_session_key and previous_session_key != keep_session_key:
+        Device.objects.filter(user=user, session_key=previous_session_key).update(
+            session_key=keep_session_key
+        )
     devices = list(
         Device.objects.filter(user=user)
         .exclude(session_key="")

@@ -259,6 +259,8 @@ USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
 HEADLESS_CLIENTS = ("app",)
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = False
+# allauth's session tokens, refusing malformed ones before the session store sees them.
+HEADLESS_TOKEN_STRATEGY = "devices.api.auth.SessionTokenStrategy"  # noqa: S105 (a class path)
 INVITATION_MAX_AGE_DAYS = env.int("INVITATION_MAX_AGE_DAYS", default=7)
 # How long a staff two-factor enrolment link (manage.py staff_enrolment_link, or mailed when
 # staff without two-factor open /admin/) can be used; it works once.

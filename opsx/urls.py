@@ -1,9 +1,10 @@
 from allauth.mfa.totp import views as totp_views
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts import staff_enrolment
 from devices.api import api as mobile_api
+from devices.api.errors import not_found as api_not_found
 from devices.views import headless_signup_closed
 
 urlpatterns = [
@@ -35,6 +36,9 @@ urlpatterns = [
     # ours. Sign-up stays on the web, where the age gate and the company's details are asked.
     path("_allauth/app/v1/auth/signup", headless_signup_closed),
     path("_allauth/", include("allauth.headless.urls")),
+    # The API's 404 is JSON too: its root (ninja's own answers HTML) and any unknown address.
+    path("api/v1/", api_not_found),
     path("api/v1/", mobile_api.urls),
+    re_path(r"^api/v1/", api_not_found),
     path("app/admin-tasks/devices/", include("devices.urls")),
 ]

@@ -11,9 +11,13 @@ Field work then runs restricted to the client's rows (`scoped`)."""
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
+from allauth.headless.tokens.strategies.sessions import (
+    SessionTokenStrategy as AllauthSessionTokenStrategy,
+)
 
 from clients.tenancy import tenant_scope
 
@@ -21,9 +25,31 @@ from ..models import Device
 from ..services import device_touch
 from .errors import ApiError
 
+# What a session key can be (Django makes 32 lowercase letters and digits; its column holds
+# 40). Anything else is no token: looked up, a NUL byte in it would be a database error (500).
+SESSION_TOKEN = re.compile(r"[a-z0-9]{8,40}")
+
+
+def well_formed(token: str | None) -> bool:
+    return bool(token) and SESSION_TOKEN.fullmatch(token) is not None
+
+
+class SessionTokenStrategy(AllauthSessionTokenStrategy):
+    """allauth's session tokens (HEADLESS_TOKEN_STRATEGY), refusing a malformed token before it
+    reaches the session store, for allauth's own headless endpoints as for ours."""
+
+    def lookup_session(self, session_token: str):
+        if not well_formed(session_token):
+            return None
+        return super().lookup_session(session_token)
+
 
 class SignedIn(XSessionTokenAuth):
     require_device = False
+
+    def get_session_token(self, request) -> str | None:
+        token = super().get_session_token(request)
+        return token if well_formed(token) else None
 
     def __call__(self, request):
         user = super().__call__(request)

@@ -8,12 +8,16 @@ returned a response)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+import json
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 
 class ApiError(Exception):
@@ -48,6 +52,11 @@ def _location(loc) -> str:
 
 def _readable(error: dict) -> str:
     kind = error.get("type", "")
+    if _location(error.get("loc", ())) == "request":  # the body as a whole
+        if kind == "missing":
+            return "This request needs a JSON object as its body."
+        if kind in ("model_attributes_type", "model_type", "dict_type"):
+            return "The request body must be a JSON object."
     if kind == "extra_forbidden":
         return "This field is not part of the request."
     if kind == "missing":
@@ -69,8 +78,48 @@ def _django_fields(exc: DjangoValidationError) -> tuple[str, dict | None]:
     return " ".join(exc.messages), None
 
 
+class JsonParser(Parser):
+    """Request bodies are JSON, and say so. ninja wraps any parse failure into a bare 400
+    "Cannot parse request body"; the ApiError raised here rides along as its cause and is
+    answered instead (see _http_error)."""
+
+    def parse_body(self, request):
+        content_type = (request.content_type or "").lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                "Send the request body as JSON, with the header Content-Type: application/json.",
+            )
+        try:
+            return json.loads(request.body)
+        except RecursionError:
+            raise ApiError(400, "invalid_json", "The request body is nested too deeply.") from None
+        except ValueError as exc:  # JSONDecodeError, bytes that are not UTF-8, huge integers
+            if "integer string conversion" in str(exc):
+                raise ApiError(
+                    400, "invalid_json", "A number in the request body has too many digits."
+                ) from None
+            where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+            raise ApiError(
+                400, "invalid_json", f"The request body is not valid JSON{where}."
+            ) from None
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any /api/v1/ address that is no operation (opsx/urls.py routes them here)."""
+    return JsonResponse(
+        error_body(
+            "not_found", "There is no such address in the OpsX mobile API (see /api/v1/docs)."
+        ),
+        status=404,
+    )
+
+
 def install(api) -> None:
-    """Register the handlers on the NinjaAPI `api`."""
+    """Register the handlers on the NinjaAPI `api`, and its JSON body parser."""
+    api.parser = JsonParser()
 
     def answer(request, status, body):
         transaction.set_rollback(True) if transaction.get_connection().in_atomic_block else None
@@ -97,6 +146,12 @@ def install(api) -> None:
         code = getattr(exc, "code", None) or "invalid"
         return answer(request, 400, error_body(code, message, fields))
 
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        return answer(
+            request, 413, error_body("too_large", "The request body is too large for this address.")
+        )
+
     @api.exception_handler(Http404)
     def _not_found(request, exc):
         return answer(request, 404, error_body("not_found", "Nothing was found at this address."))
@@ -120,4 +175,6 @@ def install(api) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, ApiError):  # raised by JsonParser
+            return _api_error(request, exc.__cause__)
         return answer(request, exc.status_code, error_body("http_error", str(exc)))

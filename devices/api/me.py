@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from .. import services
 from ..models import Device
@@ -35,18 +36,42 @@ class MeOut(Schema):
     device: DeviceOut | None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INSTALLATION_ID = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def _no_control_characters(value: str) -> str:
+    # A NUL byte cannot be stored by PostgreSQL at all (a 500), and no device name, version or
+    # push token has a control character.
+    if _CONTROL.search(value):
+        raise ValueError("Control characters (such as NUL or a line break) are not allowed.")
+    return value
+
+
+def _installation_id(value: str) -> str:
+    if not _INSTALLATION_ID.fullmatch(value):
+        raise ValueError("Use letters, digits and . _ : - only (a UUID, for example).")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+InstallationId = Annotated[
+    str, Field(min_length=8, max_length=64), AfterValidator(_installation_id)
+]
+
+
 class DeviceIn(Strict):
-    installation_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    installation_id: InstallationId
     platform: Literal["android", "ios"]
-    push_token: str = Field("", max_length=4096)
-    app_version: str = Field("", max_length=40)
-    device_model: str = Field("", max_length=100)
+    push_token: Text = Field("", max_length=4096)
+    app_version: Text = Field("", max_length=40)
+    device_model: Text = Field("", max_length=100)
 
 
 class DeviceUpdate(Strict):
-    push_token: str | None = Field(None, max_length=4096)
-    app_version: str | None = Field(None, max_length=40)
-    device_model: str | None = Field(None, max_length=100)
+    push_token: Text | None = Field(None, max_length=4096)
+    app_version: Text | None = Field(None, max_length=40)
+    device_model: Text | None = Field(None, max_length=100)
 
 
 class DeviceOut(Schema):
@@ -105,6 +130,21 @@ def me(request):
     return _me(request)
 
 
+class PingOut(Schema):
+    ok: bool
+
+
+@router.get(
+    "/ping",
+    response=PingOut,
+    summary="Whether this device may work: signed in, registered and active",
+)
+def ping(request):
+    # The default authentication (device_auth) does the work: a pending, refused or unregistered
+    # device is told why, as on every field-work endpoint.
+    return {"ok": True}
+
+
 def _session_key(request) -> str:
     return request.headers.get("X-Session-Token", "")
 
@@ -116,9 +156,6 @@ def _session_key(request) -> str:
     summary="Register this installation (after signing in); the same installation again updates it",
 )
 def device_register(request, payload: DeviceIn):
-    created = not Device.objects.filter(
-        user=request.auth, installation_id=payload.installation_id
-    ).exists()
     device = services.device_sign_in(
         user=request.auth,
         session_key=_session_key(request),
@@ -135,7 +172,7 @@ def device_register(request, payload: DeviceIn):
                 }
             },
         )
-    return Status(201 if created else 200, device_out(device))
+    return Status(201 if device.created_now else 200, device_out(device))
 
 
 @router.get("/devices/current", response=DeviceOut, auth=signed_in, summary="This device")
