@@ -8,7 +8,13 @@ returned a response)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
@@ -39,8 +45,11 @@ def error_body(code: str, message: str, fields: dict | None = None, **extra) -> 
 
 
 def _location(loc) -> str:
-    # pydantic's location: ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file")]
+    # pydantic's location: ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit";
+    # ("file", "file") -> "file" (only the first part says where: a field may be called "file")
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "form", "file", "cookie"):
+        parts = parts[1:]
     if parts and parts[0] in ("payload", "data", "body"):
         parts = parts[1:]
     return ".".join(parts) or "request"
@@ -120,4 +129,30 @@ def install(api) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc: HttpError):
+        if str(exc).startswith("Cannot parse request body"):  # ninja's, for any body not JSON
+            return answer(
+                request,
+                400,
+                error_body(
+                    "invalid_body",
+                    "The request body is not JSON. Send JSON with Content-Type: "
+                    "application/json (a photo: multipart/form-data).",
+                ),
+            )
         return answer(request, exc.status_code, error_body("http_error", str(exc)))
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return answer(
+            request,
+            413,
+            error_body("too_large", f"The request is too large: a body can be at most {limit} MB."),
+        )
+
+    @api.exception_handler(TooManyFieldsSent)
+    @api.exception_handler(TooManyFilesSent)
+    def _too_many(request, exc):
+        return answer(
+            request, 400, error_body("too_many_fields", "The request has too many fields.")
+        )
