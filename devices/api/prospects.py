@@ -26,6 +26,7 @@ from .schemas import (
     Latitude,
     Longitude,
     ProspectOut,
+    Scalar,
     Strict,
     Text,
     error_responses,
@@ -35,7 +36,6 @@ from .schemas import (
 router = Router(tags=["prospects"])
 
 StatusChoice = Literal[tuple(Prospect.Status.values)]
-CustomValue = str | int | float | bool | None
 VERSION_HELP = (
     "The `version` of your copy (from the last answer or sync): a write based on an older one "
     "is refused (409) when it would overwrite a value changed since."
@@ -70,7 +70,7 @@ class _ProspectFields(Strict):
     )
     tags: list[str] | None = Field(None, max_length=100)
     notes: str | None = None
-    custom: dict[str, CustomValue] | None = Field(
+    custom: dict[str, Scalar] | None = Field(
         None, max_length=100, description="Your company's own prospect fields, by key."
     )
 

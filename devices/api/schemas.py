@@ -40,6 +40,17 @@ def _no_nul(value):
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
+def _scalar(value):
+    if isinstance(value, dict | list):
+        raise ValueError("Give a text, a number, true or false, or null here.")
+    return value
+
+
+# One value of a custom field or a checklist answer: one message for a list or an object,
+# rather than pydantic's one per member of the union.
+Scalar = Annotated[str | bool | int | float | None, BeforeValidator(_scalar)]
+
+
 class Strict(Schema):
     """Request bodies: an unknown field is an error, not silently dropped, and no text in them
     holds a NUL character."""

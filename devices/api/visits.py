@@ -27,11 +27,10 @@ from .auth import scoped
 from .errors import ApiError
 from .idempotency import idempotent
 from .prospects import conflict, id_taken, in_body, is_public_id_clash, refused, version_field
-from .schemas import Latitude, Longitude, Strict, Text, VisitOut, error_responses, visit_out
+from .schemas import Latitude, Longitude, Scalar, Strict, Text, VisitOut, error_responses, visit_out
 
 router = Router(tags=["visits"])
 
-AnswerValue = str | int | float | bool | None
 _RENAMES = {"answer": "answers", "checklist": "checklist_id"}
 _TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){0,2}")
 
@@ -74,7 +73,7 @@ class VisitComplete(Strict):
     version: str | None = version_field(None)
     outcome: Literal[tuple(Visit.Outcome.values)] = ""
     report: str = ""
-    answers: dict[str, AnswerValue] = Field(
+    answers: dict[str, Scalar] = Field(
         default_factory=dict,
         max_length=100,
         description="Checklist item key -> answer: true/false, a number, a text, or a photo's "
