@@ -24,11 +24,13 @@ import hashlib
 import json
 import re
 from functools import wraps
+from typing import Annotated
 
 from django.db import transaction
 from django.http import HttpResponse
 from ninja import Header, Status
 from ninja.operation import ResponseObject
+from pydantic import WithJsonSchema
 
 from ..models import IdempotencyRecord
 from ..services import _lock
@@ -40,6 +42,13 @@ MAX_KEY_LENGTH = 200
 _KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 NOT_KEPT = {409}  # and every status from 500 up
 
+# What the document says a key is; the check itself is _checked() (a 400, not pydantic's 422).
+KeyHeader = Annotated[
+    str | None,
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]+$"}
+    ),
+]
 _DESCRIPTION = (
     "Any text of 1 to 200 printable ASCII characters, new for each distinct write (a UUID is "
     "a good choice). A retry with the same key and the same request gets the first answer "
@@ -95,7 +104,7 @@ def idempotent(view):
     # shows it), and the operation itself once built.
     wrapper._ninja_contribute_args = [
         *getattr(view, "_ninja_contribute_args", []),
-        ("idempotency_key", str | None, Header(None, alias=HEADER, description=_DESCRIPTION)),
+        ("idempotency_key", KeyHeader, Header(None, alias=HEADER, description=_DESCRIPTION)),
     ]
     wrapper._ninja_contribute_to_operation = [
         *getattr(view, "_ninja_contribute_to_operation", []),

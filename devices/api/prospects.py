@@ -5,6 +5,7 @@ The same services, validation and messages as the web forms (prospects.services 
 prospects.validation); another client's prospect is a 404 wherever its id appears."""
 
 import uuid
+from functools import wraps
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -114,6 +115,31 @@ def refused(exc: ValidationError, renames: dict[str, str]) -> ValidationError:
                 break
         fields[name] = errors
     return ValidationError(fields)
+
+
+def known_query(*names: str):
+    """Refuse query parameters the operation does not take (422 naming the first), as an
+    unknown field of a body is refused: a misspelt filter must not silently list everything."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            unknown = [name for name in request.GET if name not in names]
+            if unknown:
+                name = unknown[0][:40]
+                raise ApiError(
+                    422,
+                    "validation",
+                    f"{name}: this is not a parameter of this request.",
+                    fields={
+                        u[:40]: ["This parameter is not part of the request."] for u in unknown
+                    },
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def in_body(access, client, public_id, *, field: str, what: str):
@@ -240,6 +266,7 @@ def _differences(prospect: Prospect, raw: dict, definitions: list) -> dict:
     summary="Your company's prospects, by name, a page at a time",
 )
 @scoped
+@known_query("q", "status", "owner", "tag", "cursor", "limit")
 def prospect_list(
     request,
     q: Annotated[
@@ -289,6 +316,7 @@ def prospect_list(
     summary="One prospect",
 )
 @scoped
+@known_query()
 def prospect_detail(request, prospect_id: uuid.UUID):
     return prospect_out(queries.access_prospect(request.client, prospect_id))
 
@@ -299,6 +327,7 @@ def prospect_detail(request, prospect_id: uuid.UUID):
     summary="Create a prospect with the id the app generated (201; the same id again: 200)",
 )
 @scoped
+@known_query()
 @idempotent
 def prospect_create(request, payload: ProspectCreate):
     existing = _own_copy(request, payload.id)
@@ -330,6 +359,7 @@ def prospect_create(request, payload: ProspectCreate):
     summary="Change some fields of a prospect, based on a version",
 )
 @scoped
+@known_query()
 @idempotent
 def prospect_update(request, prospect_id: uuid.UUID, payload: ProspectUpdate):
     """A stale `version` is refused (409, nothing saved) when a field sent differs from the

@@ -26,7 +26,15 @@ from prospects.models import Checklist, Visit
 from .auth import scoped
 from .errors import ApiError
 from .idempotency import idempotent
-from .prospects import conflict, id_taken, in_body, is_public_id_clash, refused, version_field
+from .prospects import (
+    conflict,
+    id_taken,
+    in_body,
+    is_public_id_clash,
+    known_query,
+    refused,
+    version_field,
+)
 from .schemas import Latitude, Longitude, Scalar, Strict, Text, VisitOut, error_responses, visit_out
 
 router = Router(tags=["visits"])
@@ -170,6 +178,7 @@ def _zone(name: str) -> datetime.tzinfo:
     summary="Your visits: today's, upcoming or all, soonest first",
 )
 @scoped
+@known_query("when", "tz", "cursor", "limit")
 def visit_list(
     request,
     when: Literal["today", "upcoming", "all"] = Query(
@@ -208,6 +217,7 @@ def visit_list(
     "/visits/{visit_id}", response={200: VisitOut, **error_responses(404, 422)}, summary="One visit"
 )
 @scoped
+@known_query()
 def visit_detail(request, visit_id: uuid.UUID):
     return visit_out(queries.access_visit(request.client, visit_id))
 
@@ -218,6 +228,7 @@ def visit_detail(request, visit_id: uuid.UUID):
     summary="Plan a visit for yourself with the id the app generated (201; the same id: 200)",
 )
 @scoped
+@known_query()
 @idempotent
 def visit_create(request, payload: VisitCreate):
     existing = _own_copy(request, payload.id)
@@ -271,6 +282,7 @@ def visit_create(request, payload: VisitCreate):
     summary="Check in to a planned visit, with your position",
 )
 @scoped
+@known_query()
 @idempotent
 def visit_check_in(request, visit_id: uuid.UUID, payload: CheckIn):
     visit = queries.access_visit(request.client, visit_id, lock=True)
@@ -294,6 +306,7 @@ def visit_check_in(request, visit_id: uuid.UUID, payload: CheckIn):
     summary="Check out and file the report: outcome, report, checklist answers, position",
 )
 @scoped
+@known_query()
 @idempotent
 def visit_complete(request, visit_id: uuid.UUID, payload: VisitComplete):
     visit = queries.access_visit(request.client, visit_id, lock=True)
@@ -343,6 +356,7 @@ def visit_complete(request, visit_id: uuid.UUID, payload: VisitComplete):
     summary="Attach a photo to a visit (multipart, field `file`); it answers a photo item",
 )
 @scoped
+@known_query()
 @idempotent
 def visit_photo(
     request,
@@ -392,10 +406,11 @@ def _size(n_bytes: int) -> str:
 
 @router.get(
     "/checklists",
-    response={200: list[ChecklistOut], **error_responses()},
+    response={200: list[ChecklistOut], **error_responses(422)},
     summary="Your company's visit checklists, with their items",
 )
 @scoped
+@known_query()
 def checklist_list(request):
     return [
         {"id": c.public_id, "name": c.name, "is_active": c.is_active, "items": c.items}

@@ -164,6 +164,7 @@ def test_my_visits_cost_the_same_queries_for_1_or_50(
         ("cursor=bm9wZQ", "cursor"),
         ("limit=1e308", "limit"),
         ("limit=-1", "limit"),
+        ("wen=today", "wen"),
     ],
 )
 def test_bad_list_parameters_are_refused_naming_them(client, token, query, field):
