@@ -20,14 +20,17 @@ a create from happening twice)."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
 from functools import wraps
 from typing import Annotated
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from ninja import Header, Status
 from ninja.operation import ResponseObject
 from pydantic import WithJsonSchema
@@ -73,6 +76,9 @@ def idempotent(view):
         record = (
             IdempotencyRecord.objects.for_client(request.client).filter(user=user, key=key).first()
         )
+        if record is not None and record.created_at < _kept_since():
+            record.delete()  # past its days (and not swept yet): the key is free again
+            record = None
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise ApiError(
@@ -111,6 +117,10 @@ def idempotent(view):
         operations.append,
     ]
     return wrapper
+
+
+def _kept_since():
+    return timezone.now() - datetime.timedelta(days=settings.API_IDEMPOTENCY_DAYS)
 
 
 def _api():

@@ -1,6 +1,7 @@
 """Idempotency-Key on the mobile API's writes: a retry gets the first answer and changes
 nothing; the same key for another request is refused; two retries at once run once."""
 
+import datetime
 import io
 import threading
 import uuid
@@ -8,6 +9,7 @@ import uuid
 import pytest
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from devices.api import api as ninja_api
 from devices.models import IdempotencyRecord
@@ -60,6 +62,17 @@ def test_a_retried_update_runs_once(client, personas, token):
         response = api(client, "patch", path, token, body, **{"Idempotency-Key": "edit-1"})
         assert response.status_code == 200
     assert ProspectEvent.objects.filter(prospect=prospect).count() == 1  # one status change
+
+
+def test_a_key_past_its_days_is_free_again(client, token, settings):
+    assert create(client, token, "old-key").status_code == 201
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - datetime.timedelta(days=settings.API_IDEMPOTENCY_DAYS, hours=1)
+    )
+    response = create(client, token, "old-key", name="A new prospect")
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert Prospect.objects.count() == 2
+    assert IdempotencyRecord.objects.get().created_at > timezone.now() - datetime.timedelta(1)
 
 
 def test_the_same_key_for_another_request_is_refused(client, personas, token):
