@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -38,17 +38,19 @@ PAGE_SIZE = 25
 # --- access helpers: another client's id is a 404 ----------------------------
 
 
-def access_prospect(client: Client, public_id) -> Prospect:
-    return get_object_or_404(
-        Prospect.objects.for_client(client).select_related("owner", "client"), public_id=public_id
-    )
+def access_prospect(client: Client, public_id, *, lock: bool = False) -> Prospect:
+    """`lock`: the row locked until the transaction ends (an update checking its version)."""
+    qs = Prospect.objects.for_client(client).select_related("owner", "client")
+    if lock:  # the prospect's row only: its owner is on the nullable side of a join
+        qs = qs.select_for_update(of=("self",))
+    return get_object_or_404(qs, public_id=public_id)
 
 
-def access_visit(client: Client, public_id) -> Visit:
-    return get_object_or_404(
-        Visit.objects.for_client(client).select_related("prospect", "user", "checklist", "client"),
-        public_id=public_id,
-    )
+def access_visit(client: Client, public_id, *, lock: bool = False) -> Visit:
+    qs = Visit.objects.for_client(client).select_related("prospect", "user", "checklist", "client")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return get_object_or_404(qs, public_id=public_id)
 
 
 def access_folder(client: Client, public_id) -> Folder:
@@ -342,6 +344,94 @@ def _list_rows(ids: QuerySet[Prospect], order: list[str], column: str) -> list[d
         # the date filter costs ~30 µs a call, this ~4
         row["updated"] = timezone.localtime(row["updated_at"]).date().isoformat()
     return rows
+
+
+def prospect_objects_page(
+    qs: QuerySet[Prospect], *, after: str = "", size: int = PAGE_SIZE
+) -> tuple[list[Prospect], str | None]:
+    """One page of `qs` by name (name_key, id, the list's keyset index) as model instances with
+    their owner and phones loaded, for the mobile API: two queries whatever the size. Returns
+    the prospects and the cursor of the next page (None: the last page). `after` is such a
+    cursor (ValidationError when it is not one)."""
+    if after:
+        value, pk = _decode_cursor(after, dated=False)
+        qs = qs.filter(Q(name_key__gte=value) & (Q(name_key__gt=value) | Q(id__gt=pk)))
+    phones = Prefetch("phones", queryset=ProspectPhone.objects.order_by("id"))
+    rows = list(
+        qs.select_related("owner").prefetch_related(phones).order_by("name_key", "id")[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (_encode_cursor(rows[-1].name_key, rows[-1].pk) if more else None)
+
+
+def _decode_visit_cursor(cursor: str) -> tuple[datetime.datetime | None, int]:
+    try:
+        if len(cursor) > 200:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if value is not None:
+            value = datetime.datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError
+        if type(pk) is not int or not 0 < pk <= MAX_ID:
+            raise ValueError
+    except (ValueError, TypeError, OverflowError, RecursionError, UnicodeDecodeError):
+        raise ValidationError("That page link is broken.") from None
+    return value, pk
+
+
+# which visits of a user's the mobile app lists
+VISIT_LISTS = ("today", "upcoming", "all")
+
+
+def user_visits_page(
+    client: Client,
+    user: User,
+    *,
+    when: str,
+    tzinfo: datetime.tzinfo,
+    after: str = "",
+    size: int = PAGE_SIZE,
+) -> tuple[list[Visit], str | None]:
+    """The user's visits, soonest first, unscheduled ones last, one page after the cursor
+    `after` (ValidationError when it is not one); the cursor of the next page or None.
+
+    `when`: "today" (scheduled on today's date in `tzinfo`, whatever their status),
+    "upcoming" (planned or checked in, scheduled from the start of today on) or "all"."""
+    qs = (
+        Visit.objects.for_client(client)
+        .filter(user=user)
+        .select_related("prospect", "user", "checklist")
+    )
+    start = datetime.datetime.combine(timezone.now().astimezone(tzinfo).date(), datetime.time())
+    start = start.replace(tzinfo=tzinfo)
+    if when == "today":
+        qs = qs.filter(scheduled_at__gte=start, scheduled_at__lt=start + datetime.timedelta(days=1))
+    elif when == "upcoming":
+        open_statuses = [Visit.Status.PLANNED, Visit.Status.IN_PROGRESS]
+        qs = qs.filter(scheduled_at__gte=start, status__in=open_statuses)
+    if after:
+        value, pk = _decode_visit_cursor(after)
+        if value is None:
+            qs = qs.filter(scheduled_at__isnull=True, id__gt=pk)
+        else:
+            qs = qs.filter(
+                Q(scheduled_at__gt=value)
+                | Q(scheduled_at=value, id__gt=pk)
+                | Q(scheduled_at__isnull=True)
+            )
+    order = [F("scheduled_at").asc(nulls_last=True), "id"]
+    rows = list(qs.order_by(*order)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if not more:
+        return rows, None
+    last = rows[-1]
+    at = last.scheduled_at.isoformat() if last.scheduled_at else None
+    raw = json.dumps([at, last.pk], separators=(",", ":")).encode()
+    return rows, base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def prospect_timeline(prospect: Prospect, *, limit: int = 200) -> list:

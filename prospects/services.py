@@ -5,10 +5,12 @@ services share (custom field definitions, owners) in queries.py, the CSV export 
 ZIP file built in exporting.py.
 """
 
+import uuid
 from collections.abc import Iterator
 from typing import IO
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -59,12 +61,17 @@ def _check_owner(client: Client, owner: User | None) -> None:
 
 
 @transaction.atomic
-def prospect_create(*, client: Client, actor: User, raw: dict) -> Prospect:
-    """Create a prospect from raw field values (form or API), validated like an import row."""
+def prospect_create(
+    *, client: Client, actor: User, raw: dict, public_id: uuid.UUID | None = None
+) -> Prospect:
+    """Create a prospect from raw field values (form or API), validated like an import row.
+    `public_id`: the id the mobile app generated for it offline (else a new one)."""
     data = clean_prospect(raw, definitions=queries.custom_field_definitions(client))
     _check_owner(client, data.get("owner"))
     phones = data.pop("phones", [])
     custom = {k: v for k, v in data.pop("custom", {}).items() if v is not None}
+    if public_id is not None:
+        data["public_id"] = public_id
     prospect = Prospect(client=client, custom=custom, created_by=actor, updated_by=actor, **data)
     prospect.refresh_derived()
     prospect.save()
@@ -245,12 +252,20 @@ def _check_answers(visit: Visit, answers: dict, *, complete: bool) -> dict:
 
 @transaction.atomic
 def visit_plan(
-    *, prospect: Prospect, actor: User, user: User, scheduled_at, checklist: Checklist | None = None
+    *,
+    prospect: Prospect,
+    actor: User,
+    user: User,
+    scheduled_at,
+    checklist: Checklist | None = None,
+    public_id: uuid.UUID | None = None,
 ) -> Visit:
+    """`public_id`: the id the mobile app generated for the visit offline (else a new one)."""
     _check_owner(prospect.client, user)
     if checklist is not None and checklist.client_id != prospect.client_id:
         raise ValidationError({"checklist": ["Unknown checklist."]})
     visit = Visit.objects.create(
+        **({"public_id": public_id} if public_id is not None else {}),
         client=prospect.client,
         prospect=prospect,
         user=user,
@@ -346,6 +361,49 @@ def visit_complete(
         | ({"answers": None} if visit.answers else {}),
     )
     return visit
+
+
+@transaction.atomic
+def visit_attach_photo(
+    *, visit: Visit, actor: User, upload: UploadedFile, item: str | None = None
+) -> tuple[StoredFile, str | None]:
+    """Keep a photo taken on the visit and answer a photo item of its checklist with it:
+    `item` (a photo item's key), else the first photo item not answered yet, if any.
+    Returns the stored file and the key of the item it answers (None: none).
+
+    Only images: anything else is refused with code "not_an_image"."""
+    try:
+        content_type = files.detect_type(upload)
+    except ValidationError as exc:
+        raise ValidationError(exc.messages[0], code="not_an_image") from None
+    if not content_type.startswith("image/"):
+        raise ValidationError(
+            f"“{upload.name}” is not a photo: attach a JPEG, PNG, GIF, WebP or HEIC image.",
+            code="not_an_image",
+        )
+    photo_items = [
+        i for i in (visit.checklist.items if visit.checklist else [])
+        if i["kind"] == Checklist.ItemKind.PHOTO
+    ]  # fmt: skip
+    closed = visit.status in (Visit.Status.DONE, Visit.Status.CANCELLED)
+    answered = None
+    if item is not None:
+        answered = next((i for i in photo_items if i["key"] == item), None)
+        if answered is None:
+            raise ValidationError(
+                {"item": [f"This visit's checklist has no photo item “{item[:40]}”."]}
+            )
+        if closed:
+            raise ValidationError({"item": ["This visit is closed; its answers cannot change."]})
+    elif not closed:
+        answered = next((i for i in photo_items if not visit.answers.get(i["key"])), None)
+    stored = files.file_store(client=visit.client, actor=actor, upload=upload, visit=visit)
+    if answered is None:
+        return stored, None
+    # The upload is the audited event (file.uploaded); the answer only points at it.
+    visit.answers = {**visit.answers, answered["key"]: str(stored.public_id)}
+    visit.save(update_fields=["answers", "updated_at"])
+    return stored, answered["key"]
 
 
 @transaction.atomic

@@ -26,8 +26,12 @@ errors.install(api)
 
 def _routers() -> None:
     from .me import router as me_router
+    from .prospects import router as prospects_router
+    from .visits import router as visits_router
 
     api.add_router("", me_router)
+    api.add_router("", prospects_router)
+    api.add_router("", visits_router)
 
 
 _routers()

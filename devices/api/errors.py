@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
@@ -43,8 +49,11 @@ def error_body(code: str, message: str, fields: dict | None = None, **extra) -> 
 
 
 def _location(loc) -> str:
-    # pydantic's location: ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit"
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file")]
+    # pydantic's location: ("body", "payload", "name") -> "name"; ("query", "limit") -> "limit";
+    # ("file", "file") -> "file" (only the first part says where: a field may be called "file")
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "form", "file", "cookie"):
+        parts = parts[1:]
     if parts and parts[0] in ("payload", "data", "body"):
         parts = parts[1:]
     return ".".join(parts) or "request"
@@ -146,12 +155,6 @@ def install(api) -> None:
         code = getattr(exc, "code", None) or "invalid"
         return answer(request, 400, error_body(code, message, fields))
 
-    @api.exception_handler(RequestDataTooBig)
-    def _too_big(request, exc):
-        return answer(
-            request, 413, error_body("too_large", "The request body is too large for this address.")
-        )
-
     @api.exception_handler(Http404)
     def _not_found(request, exc):
         return answer(request, 404, error_body("not_found", "Nothing was found at this address."))
@@ -177,4 +180,30 @@ def install(api) -> None:
     def _http_error(request, exc: HttpError):
         if isinstance(exc.__cause__, ApiError):  # raised by JsonParser
             return _api_error(request, exc.__cause__)
+        if str(exc).startswith("Cannot parse request body"):  # ninja's, for any body not JSON
+            return answer(
+                request,
+                400,
+                error_body(
+                    "invalid_body",
+                    "The request body is not JSON. Send JSON with Content-Type: "
+                    "application/json (a photo: multipart/form-data).",
+                ),
+            )
         return answer(request, exc.status_code, error_body("http_error", str(exc)))
+
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return answer(
+            request,
+            413,
+            error_body("too_large", f"The request is too large: a body can be at most {limit} MB."),
+        )
+
+    @api.exception_handler(TooManyFieldsSent)
+    @api.exception_handler(TooManyFilesSent)
+    def _too_many(request, exc):
+        return answer(
+            request, 400, error_body("too_many_fields", "The request has too many fields.")
+        )

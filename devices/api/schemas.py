@@ -7,17 +7,109 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from typing import Annotated, Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Schema
-from pydantic import ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
 
 from prospects.models import Prospect, Visit
+from prospects.validation import clean_coordinate
+
+NUL_MESSAGE = "Text cannot contain NUL characters (character code 0)."
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _no_nul(value):
+    # PostgreSQL text cannot hold NUL: refused here, not a database error later.
+    if _has_nul(value):
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+# A query or form parameter's text (bodies are checked by Strict).
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _scalar(value):
+    if isinstance(value, dict | list):
+        raise ValueError("Give a text, a number, true or false, or null here.")
+    return value
+
+
+# One value of a custom field or a checklist answer: one message for a list or an object,
+# rather than pydantic's one per member of the union.
+Scalar = Annotated[str | bool | int | float | None, BeforeValidator(_scalar)]
 
 
 class Strict(Schema):
-    """Request bodies: an unknown field is an error, not silently dropped."""
+    """Request bodies: an unknown field is an error, not silently dropped, and no text in them
+    holds a NUL character."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_anywhere(cls, value):
+        return _no_nul(value)
+
+
+def _coordinate(limit: int, what: str):
+    def clean(value):
+        # The web form's own reading (validation.clean_coordinate): a number or its text,
+        # rounded to 6 decimal places; NaN, 1e308 and 10**40 are refused with its message.
+        try:
+            return clean_coordinate(value, limit=limit, what=what)
+        except DjangoValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
+
+    return clean
+
+
+_COORDINATE_HELP = "Decimal degrees, as a number or its text; rounded to 6 decimal places."
+Latitude = Annotated[
+    decimal.Decimal | None,
+    BeforeValidator(_coordinate(90, "latitude")),
+    Field(description=f"-90 to 90. {_COORDINATE_HELP}"),
+]
+Longitude = Annotated[
+    decimal.Decimal | None,
+    BeforeValidator(_coordinate(180, "longitude")),
+    Field(description=f"-180 to 180. {_COORDINATE_HELP}"),
+]
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="What went wrong, for programs: validation, not_found, ...")
+    message: str = Field(description="What went wrong, for people.")
+    fields: dict[str, list[str]] | None = Field(
+        None, description="The request's fields that were refused, with a message each."
+    )
+    server: dict[str, Any] | None = Field(
+        None, description="A conflict: the server's values of the fields named in `fields`."
+    )
+    version: str | None = Field(None, description="A conflict: the server's current version.")
+
+
+class ErrorOut(Schema):
+    """Every error of the API (devices/api/errors.py)."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict:
+    """The error answers an operation documents: these, and 401 and 403 (signed out, device
+    not active) for every operation."""
+    return {status: ErrorOut for status in sorted({401, 403, *statuses})}
 
 
 class ProspectOut(Schema):
