@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "privacy.support.SupportViewMiddleware",
     "clients.middleware.ClientMiddleware",
     "clients.middleware.AuditContextMiddleware",
+    "devices.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "opsx.urls"

@@ -269,7 +269,7 @@ def test_a_body_that_is_not_json_is_refused_saying_what_to_send(client, token):
         LIST, "name=Priya", content_type="application/x-www-form-urlencoded",
         HTTP_X_SESSION_TOKEN=token,
     )  # fmt: skip
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert "application/json" in response.json()["error"]["message"]
     response = client.post(LIST, "{", content_type="application/json", HTTP_X_SESSION_TOKEN=token)
     assert response.status_code == 400 and not Prospect.objects.exists()

@@ -300,5 +300,11 @@ def test_an_unknown_api_address_is_a_json_404(app, token, method, path):
 
 def test_an_unknown_address_is_a_404_without_a_token_too(app, db):
     assert_error(
-        app.post("/api/v1/prospects/nope", "{}", content_type="application/json"), 404, "not_found"
+        app.post("/api/v1/nothing/here", "{}", content_type="application/json"), 404, "not_found"
     )
+
+
+def test_a_method_an_address_does_not_take_is_a_json_405(app, db):
+    response = app.post("/api/v1/prospects/nope", "{}", content_type="application/json")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
