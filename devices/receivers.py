@@ -7,7 +7,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from accounts.signals import user_deactivated
-from prospects.signals import prospects_assigned, visit_changed
+from prospects.signals import prospect_erased, prospects_assigned, visit_changed
 
 from . import notify, services
 from .models import Device
@@ -75,4 +75,11 @@ def _push_prospects_assigned(sender, prospects, owner, actor, **kwargs):
 def _push_visit_changed(sender, visit, actor, change, **kwargs):
     notify.quietly(
         "the user of a visit", notify.visit_changed, visit=visit, actor=actor, change=change
+    )
+
+
+@receiver(prospect_erased)
+def _forget_stored_answers(sender, prospect, visit_ids, **kwargs):
+    services.idempotency_forget(
+        client_id=prospect.client_id, public_ids=[prospect.public_id, *visit_ids]
     )

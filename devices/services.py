@@ -430,3 +430,25 @@ def device_touch(device: Device) -> None:
     if device.last_seen_at is None or now - device.last_seen_at >= every:
         Device.objects.filter(pk=device.pk).update(last_seen_at=now)
         device.last_seen_at = now
+
+
+def idempotency_forget(*, client_id: int, public_ids: list) -> int:
+    """Delete the stored API answers (kept for retried requests) that hold any of these
+    prospects' or visits' ids: an erased prospect leaves no copy behind in them. Not audited:
+    the erasure that causes it is."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from .models import IdempotencyRecord
+
+    if not public_ids:
+        return 0
+    mentions = Q()
+    for public_id in public_ids:
+        mentions |= Q(text__contains=str(public_id))
+    stored = (
+        IdempotencyRecord.objects.filter(client_id=client_id)
+        .annotate(text=Cast("body", TextField()))
+        .filter(mentions)
+    )
+    return IdempotencyRecord.objects.filter(pk__in=stored.values("pk")).delete()[0]

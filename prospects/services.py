@@ -30,7 +30,7 @@ from .models import (
     StoredFile,
     Visit,
 )
-from .signals import prospects_assigned, visit_changed
+from .signals import prospect_erased, prospects_assigned, visit_changed
 from .validation import clean_prospect, parse_number
 
 
@@ -527,7 +527,13 @@ def prospect_erase(*, prospect: Prospect, actor: User) -> dict:
     """Erase one prospect and everything attached to it: phones, visits, timeline, files
     (their bytes too, once the transaction commits). Returns what was removed, by kind."""
     attached = queries.attached_files(prospect=prospect)
-    visits = Visit.objects.for_client(prospect.client_id).filter(prospect=prospect).count()
+    visit_ids = list(
+        Visit.objects.for_client(prospect.client_id)
+        .filter(prospect=prospect)
+        .values_list("public_id", flat=True)
+    )
+    visits = len(visit_ids)
+    prospect_erased.send(sender=Prospect, prospect=prospect, visit_ids=visit_ids)
     files.files_delete(client=prospect.client, files=attached, actor=actor, audited=False)
     audit.record(
         actor=actor,

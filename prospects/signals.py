@@ -15,3 +15,8 @@ prospects_assigned = Signal()
 # A visit was planned for a user or changed: `visit`, `actor` (who did it, who may be the
 # visit's user), and `change`: "planned" or "cancelled".
 visit_changed = Signal()
+
+# A prospect was erased (prospects.services.prospect_erase): `prospect` (still with its pk,
+# public id and client), `visit_ids` (the public ids of its visits). Copies of it kept above
+# (the mobile API's stored answers for retried requests) go too.
+prospect_erased = Signal()

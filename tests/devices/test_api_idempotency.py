@@ -219,3 +219,14 @@ def test_two_identical_retries_at_the_same_moment_run_once(personas):
     assert sorted(a.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
     assert Prospect.objects.count() == 1
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_erasing_a_prospect_forgets_the_stored_answers_that_hold_it(client, personas, token):
+    kept = create(client, token, "keep-1", name="Other Person").json()["id"]
+    erased = create(client, token, "erase-1", name="Priya Erased").json()["id"]
+    assert IdempotencyRecord.objects.count() == 2
+    prospect = Prospect.objects.get(public_id=erased)
+    services.prospect_erase(prospect=prospect, actor=personas.alice)
+    remaining = list(IdempotencyRecord.objects.values_list("key", flat=True))
+    assert remaining == ["keep-1"]
+    assert Prospect.objects.filter(public_id=kept).exists()
