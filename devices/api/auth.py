@@ -11,6 +11,7 @@ Field work then runs restricted to the client's rows (`scoped`)."""
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
@@ -21,9 +22,21 @@ from ..models import Device
 from ..services import device_touch
 from .errors import ApiError
 
+_TOKEN = re.compile(r"[a-z0-9]{8,40}")
+
 
 class SignedIn(XSessionTokenAuth):
     require_device = False
+    # allauth's class declares only the type; an apiKey scheme names its header too.
+    openapi_in = "header"
+    openapi_name = "X-Session-Token"
+    openapi_description = "The session token from POST /_allauth/app/v1/auth/login."
+
+    def get_session_token(self, request) -> str | None:
+        # A session key is Django's: 32 characters of [a-z0-9]. Anything else is no token of
+        # ours; refused before it reaches the session store (a NUL would be a database error).
+        token = super().get_session_token(request)
+        return token if token and _TOKEN.fullmatch(token) else None
 
     def __call__(self, request):
         user = super().__call__(request)

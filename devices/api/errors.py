@@ -12,8 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404
+from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import Field
 
 
 class ApiError(Exception):
@@ -28,6 +30,20 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields
         self.extra = extra or {}
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="What went wrong, for the app: e.g. validation, not_found.")
+    message: str = Field(description="What went wrong, for a person to read.")
+    fields: dict[str, list[str]] | None = Field(
+        None, description="Messages per field of the request, when the error is about them."
+    )
+
+
+class ErrorOut(Schema):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
@@ -120,4 +136,41 @@ def install(api) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc: HttpError):
+        if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+            # django-ninja's words for a body that is not JSON
+            message = "The request body is not valid JSON: send a JSON object."
+            return answer(request, 400, error_body("bad_body", message))
         return answer(request, exc.status_code, error_body("http_error", str(exc)))
+
+
+# Answers any operation may give, whatever it declares itself: a service refusing (400), the
+# auth (401, 403), a lookup (404) and the request's validation (422), all in the one shape.
+COMMON_ERRORS = {
+    400: "Refused: the message says why.",
+    401: "Not signed in, or the session ended.",
+    403: "Signed in, but not allowed (a device not registered, waiting or refused).",
+    404: "Nothing was found at this address.",
+    422: "The request is not valid: `fields` says which parts and why.",
+}
+_SIGNED_IN_ONLY = {401, 403}
+_REF = "#/components/schemas/{model}"
+
+
+def document(schema: dict) -> dict:
+    """Add the error shape and COMMON_ERRORS to every operation of the OpenAPI document that
+    does not declare them itself, so that the document tells the truth about every answer
+    (schemathesis checks it) without each endpoint repeating them."""
+    definition = ErrorOut.model_json_schema(ref_template=_REF)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(definition.pop("$defs", {}))
+    components.setdefault("ErrorOut", definition)
+    content = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_ERRORS.items():
+                if status in _SIGNED_IN_ONLY and not operation.get("security"):
+                    continue
+                if str(status) not in responses and status not in responses:
+                    responses[str(status)] = {"description": description, "content": content}
+    return schema
