@@ -120,6 +120,18 @@ PHONE_MULTIPLIER = 48_271  # odd, not a multiple of 5: i -> i * m mod 10**8 is a
 # --- environment -----------------------------------------------------------------------
 
 
+def use_database(name: str, redis_url: str | None = None) -> None:
+    """Point this module (and what configure_environment sets) at another database and Redis
+    db than opsx_bench and db 14, e.g. a helper's own copy. Never the test databases."""
+    global BENCH_DB, BENCH_DATABASE_URL, BENCH_REDIS_URL
+    if name in {"opsx", "opsx_main"} or name.startswith("test_"):
+        raise SystemExit(f"refusing to write benchmark data into {name!r}")
+    BENCH_DB = name
+    BENCH_DATABASE_URL = f"{PG_SERVER}/{name}"
+    if redis_url:
+        BENCH_REDIS_URL = redis_url
+
+
 def configure_environment(media_root: str | None = None) -> None:
     """Point Django at the bench database and Redis db 14, whatever the caller's environment says."""
     if str(ROOT) not in sys.path:
