@@ -377,13 +377,14 @@ PROSPECT_COLUMNS = (
     "id, public_id, name, organisation, email, address_line1, address_line2, city, state, "
     "postal_code, country, latitude, longitude, status, source, tags, notes, custom, name_key, "
     "search_text, created_at, updated_at, client_id, created_by_id, import_job_id, owner_id, "
-    "updated_by_id"
+    "updated_by_id, sync_txid"
 )
 PHONE_COLUMNS = "id, number, digits, client_id, prospect_id"
 VISIT_COLUMNS = (
     "id, public_id, status, scheduled_at, checked_in_at, check_in_latitude, check_in_longitude, "
     "checked_out_at, check_out_latitude, check_out_longitude, outcome, report, answers, "
-    "created_at, updated_at, checklist_id, client_id, created_by_id, prospect_id, user_id"
+    "created_at, updated_at, checklist_id, client_id, created_by_id, prospect_id, user_id, "
+    "sync_txid"
 )
 
 
@@ -479,6 +480,7 @@ def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
                     "\\N",
                     str(owner) if owner else "\\N",
                     str(actor),
+                    "0",  # sync_txid: loaded with the triggers off, as rows before any sync
                 )
             )
         )
@@ -554,6 +556,7 @@ def _visit_lines(rng: random.Random, client_ids, users_by_client, n_prospects: i
                     str(user),
                     str(prospect),
                     str(user),
+                    "0",
                 )
             )
         )

@@ -116,6 +116,84 @@ def test_a_first_sync_hands_out_my_prospects_and_visits_and_nothing_else(client,
     assert page["cursor"]
 
 
+def test_the_rows_are_the_apis_prospect_and_visit_shapes(client, personas):
+    """The pull writes its rows itself (for speed); they are exactly what ProspectOut and
+    VisitOut (schemas.prospect_out, visit_out) give through django-ninja."""
+    import datetime
+    import decimal
+    import json
+
+    from ninja.responses import NinjaJSONEncoder
+
+    from devices.api.schemas import ProspectOut, VisitOut, prospect_out, visit_out
+    from prospects.models import Checklist
+
+    bob, client_a = personas.bob, personas.client_a
+    full = ProspectFactory(
+        client=client_a, owner=bob, phones=["+919876543210", "+919812345678"],
+        address_line1="12 MG Road", city="Pune", state="MH", postal_code="411001",
+        country="IN", latitude=decimal.Decimal("18.520430"), longitude=decimal.Decimal("-73.5"),
+        status="customer", source="fair", tags=["vip", "north"], notes="<b>ok</b> ünïcode",
+        custom={"region": "West", "outlets": 3},
+    )  # fmt: skip
+    bare = ProspectFactory(client=client_a, owner=bob)
+    # a time without microseconds: DjangoJSONEncoder writes no fraction then
+    round_time = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    Prospect.objects.filter(pk=bare.pk).update(created_at=round_time)
+    checklist = Checklist.objects.create(client=client_a, name="Shelf", items=[])
+    now = timezone.now()
+    visit = Visit.objects.create(
+        client=client_a, prospect=full, user=bob, status="done", scheduled_at=now,
+        checked_in_at=now, check_in_latitude=decimal.Decimal("18.5"),
+        check_in_longitude=decimal.Decimal("73.8"), checked_out_at=now,
+        check_out_latitude=decimal.Decimal("18.500001"), check_out_longitude=None,
+        outcome="order", report="Took an order", checklist=checklist, answers={"done": True},
+    )  # fmt: skip
+    plain = Visit.objects.create(client=client_a, prospect=bare, user=bob)
+    token = signed_in_device(client, bob)
+
+    [page] = pull_all(client, token)
+
+    def through_ninja(schema, data):
+        dumped = schema.model_validate(data).model_dump()
+        return json.loads(json.dumps(dumped, cls=NinjaJSONEncoder))
+
+    by_id = {row["id"]: row for row in page["prospects"] + page["visits"]}
+    for prospect in Prospect.objects.filter(pk__in=[full.pk, bare.pk]).select_related("owner"):
+        expected = through_ninja(ProspectOut, prospect_out(prospect))
+        assert by_id[expected["id"]] == expected
+    for v in Visit.objects.filter(pk__in=[visit.pk, plain.pk]).select_related(
+        "prospect", "user", "checklist"
+    ):
+        expected = through_ninja(VisitOut, visit_out(v))
+        assert by_id[expected["id"]] == expected
+    assert by_id[str(bare.public_id)]["created_at"] == "2026-01-02T03:04:05Z"
+
+
+def test_without_postgresql_the_orm_writes_the_same_rows(client, personas, monkeypatch):
+    """The embedded default (SQLite) reads through the ORM: the same rows, written alike."""
+    import json
+
+    bob, client_a = personas.bob, personas.client_a
+    prospects = make_prospects(client_a, bob, 3)
+    ProspectFactory(
+        client=client_a, owner=bob, phones=["+919876543210", "+919812345678"], tags=["a"],
+        latitude="12.500000", longitude="-0.000001", custom={"n": 1}, notes="ü <b>",
+    )  # fmt: skip
+    make_visits(prospects, bob)
+    token = signed_in_device(client, bob)
+    [by_sql] = pull_all(client, token)
+    monkeypatch.setattr(sync, "_postgres", lambda: False)
+    [by_orm] = pull_all(client, token)
+
+    def rows(page):
+        dump = lambda row: json.dumps(row, sort_keys=True)  # noqa: E731
+        return {key: sorted(map(dump, page[key])) for key in ("prospects", "visits")}
+
+    assert rows(by_orm) == rows(by_sql)
+    assert len(by_sql["prospects"]) == 4 and len(by_sql["visits"]) == 3
+
+
 def test_5000_changes_come_in_pages_each_once(client, personas):
     bob, alice, client_a = personas.bob, personas.alice, personas.client_a
     start = make_prospects(client_a, bob, 1500, label="Old")
@@ -284,9 +362,7 @@ def test_another_clients_rows_never_appear_even_without_the_filter(client, perso
     assert str(foreign.public_id) not in ids(pages, "prospects")
     assert ids(pages, "visits") == []
 
-    monkeypatch.setattr(sync, "_prospects", lambda c, u: Prospect.objects.filter(owner=u))
-    monkeypatch.setattr(sync, "_visits", lambda c, u: Visit.objects.filter(user=u))
-    monkeypatch.setattr(sync, "_tombstones", lambda c, u: SyncTombstone.objects.filter(user=u))
+    monkeypatch.setattr(sync, "_client_condition", lambda: "")
     pages = pull_all(client, token) + pull_all(client, token, since=first["cursor"])
     assert set(ids(pages, "prospects")) == public([mine])
     assert ids(pages, "visits") == []
