@@ -15,11 +15,13 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.cached_db import SessionStore
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from devices import services
 from devices.models import Device
 from opsx.wsgi import application
+from prospects.models import Visit
 from tests.factories import ClientFactory, ProspectFactory, UserFactory
 
 MAX_EXAMPLES = 15
@@ -68,8 +70,17 @@ def _keep_connection():
 def field_user(db):
     client = ClientFactory(name="Schemathesis Ltd")
     user = UserFactory(client=client, email="fuzz@schemathesis.example")
+    # Something in every field the answers can carry, so their schema is checked with values.
     for i in range(3):
-        ProspectFactory(client=client, owner=user, name=f"Prospect {i}", phones=["+919876543210"])
+        prospect = ProspectFactory(
+            client=client, owner=user, name=f"Prospect {i}", phones=["+919876543210"],
+            latitude="18.520430", longitude="-73.856700", tags=["vip"], custom={"n": i},
+        )  # fmt: skip
+        Visit.objects.create(
+            client=client, prospect=prospect, user=user, scheduled_at=timezone.now(),
+            checked_in_at=timezone.now(), check_in_latitude="18.5", check_in_longitude="73.8",
+            answers={"done": True},
+        )  # fmt: skip
     return user
 
 
