@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
     "mail-resend-pending": {"task": "opsx.tasks.mail_send_pending", "schedule": 60.0},
     "imports-resume-stale": {"task": "prospects.tasks.prospects_import_watchdog", "schedule": 60.0},
     "files-sweep-orphans": {"task": "prospects.tasks.prospects_files_sweep", "schedule": 3600.0},
+    # Sync tombstones past PROSPECTS_TOMBSTONE_DAYS (and a day), at 04:15 UTC.
+    "sync-tombstones-expire": {
+        "task": "prospects.tasks.prospects_tombstones_expire",
+        "schedule": crontab(hour=4, minute=15),
+    },
     "policy-notices-pending": {
         "task": "privacy.tasks.privacy_policy_notify_pending",
         "schedule": 900.0,
@@ -324,6 +329,11 @@ DEFAULT_PHONE_REGION = env.str(
 )  # numbers typed without a country code
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
+# The mobile app's sync hands out a tombstone for each prospect or visit that left a user's
+# set. A phone whose last sync is older than this many days is told to pull everything again
+# (410 resync); the tombstones are deleted a day later (the day covers a transaction that was
+# running when that sync began: its tombstones carry its start time).
+PROSPECTS_TOMBSTONE_DAYS = env.int("PROSPECTS_TOMBSTONE_DAYS", default=30)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -71,6 +71,11 @@ _NOT_DELETED = {
     "privacy.privacyrequest",  # kept as proof, detached from the client
 }
 
+# Rows PostgreSQL triggers write when rows of other models are deleted: deleted after those
+# (the sync tombstones of prospects and visits, prospects migration 0014), or the closure
+# would leave the ones its own deletions wrote.
+_WRITTEN_BY_DELETES = {"prospects.synctombstone": ("prospects.prospect", "prospects.visit")}
+
 
 # --- who may -------------------------------------------------------------------------------
 
@@ -348,9 +353,9 @@ def client_key_models() -> list[type[models.Model]]:
 
 def deletion_order() -> list[type[models.Model]]:
     """The models whose rows a closure deletes, each after every model with a key to it
-    (children before parents), so deleting a chunk never cascades into a table still to come.
-    Derived from the models' foreign keys, so a model a later issue adds takes its place by
-    itself. Raises ImproperlyConfigured on a cycle of keys (which needs a decision)."""
+    (children before parents), so deleting a chunk never cascades into a table still to come,
+    and each after the models whose deletes write its rows (_WRITTEN_BY_DELETES). Derived from
+    the models' foreign keys, so a model a later issue adds takes its place by itself. Raises ImproperlyConfigured on a cycle of keys (which needs a decision)."""
     todo = {
         m._meta.label_lower: m
         for m in client_key_models()
@@ -363,6 +368,9 @@ def deletion_order() -> list[type[models.Model]]:
             target = f.related_model._meta.label_lower if f.is_relation else None
             if target in todo and target != label:
                 pointed_by[target].add(label)
+    for label, writers in _WRITTEN_BY_DELETES.items():
+        if label in pointed_by:
+            pointed_by[label].update(w for w in writers if w in todo)
     order = []
     while pointed_by:
         ready = sorted(label for label, refs in pointed_by.items() if not refs)

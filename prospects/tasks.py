@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import files, importing
+from . import files, importing, tombstones
 
 
 @shared_task(acks_late=True)
@@ -20,3 +20,9 @@ def prospects_files_sweep() -> int:
     """Delete the CSV files of ended or abandoned imports, then stored bytes that no record
     names (left by a rolled-back upload)."""
     return importing.imports_forget_sources() + files.files_sweep_orphans()
+
+
+@shared_task
+def prospects_tombstones_expire() -> int:
+    """Delete the sync tombstones past PROSPECTS_TOMBSTONE_DAYS (and a day), in batches."""
+    return tombstones.tombstones_expire()

@@ -4,12 +4,19 @@ document at /api/v1/openapi.json and its docs at /api/v1/docs, served from our o
 Every operation calls the same services as the web views, under the same tenant rules (another
 client's id is a 404). Errors have one shape (errors.py)."""
 
+from django.db import transaction
 from ninja import NinjaAPI
 
-from . import errors
+from . import errors, inputs
 from .auth import device_auth
 
-api = NinjaAPI(
+
+class MobileAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        return errors.document(super().get_openapi_schema(**kwargs))
+
+
+api = MobileAPI(
     title="OpsX mobile API",
     version="1",
     description=(
@@ -19,19 +26,24 @@ api = NinjaAPI(
         "answer and changes nothing."
     ),
     urls_namespace="api-v1",
+    # The document and its docs page read no data: no transaction (ATOMIC_REQUESTS) for them.
+    docs_decorator=transaction.non_atomic_requests,
     auth=device_auth,
 )
 errors.install(api)
+api.add_decorator(inputs.refuse_null_characters)
 
 
 def _routers() -> None:
     from .me import router as me_router
     from .prospects import router as prospects_router
+    from .sync import router as sync_router
     from .visits import router as visits_router
 
     api.add_router("", me_router)
     api.add_router("", prospects_router)
     api.add_router("", visits_router)
+    api.add_router("", sync_router)
 
 
 _routers()

@@ -46,6 +46,10 @@ class SessionTokenStrategy(AllauthSessionTokenStrategy):
 
 class SignedIn(XSessionTokenAuth):
     require_device = False
+    # allauth's class declares only the type; an apiKey scheme names its header too.
+    openapi_in = "header"
+    openapi_name = "X-Session-Token"
+    openapi_description = "The session token from POST /_allauth/app/v1/auth/login."
 
     def get_session_token(self, request) -> str | None:
         token = super().get_session_token(request)
@@ -97,11 +101,15 @@ device_auth = DeviceAuth()
 
 
 def scoped(view):
-    """Run the operation restricted to the caller's client's rows (row-level security)."""
+    """Run the operation restricted to the caller's client's rows (row-level security).
+
+    The operation is the last thing its request's transaction runs (ATOMIC_REQUESTS wraps the
+    view, django-ninja only writes the answer after it): when that transaction is the
+    outermost one, its COMMIT ends the scope and the reset's round trip is skipped."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        with tenant_scope(request.client):
+        with tenant_scope(request.client, ends_transaction=True):
             return view(request, *args, **kwargs)
 
     return wrapper

@@ -9,6 +9,7 @@ returned a response)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -21,9 +22,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
+from pydantic import Field
 
 
 class ApiError(Exception):
@@ -38,6 +41,24 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields
         self.extra = extra or {}
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="What went wrong, for the app: e.g. validation, not_found.")
+    message: str = Field(description="What went wrong, for a person to read.")
+    fields: dict[str, list[str]] | None = Field(
+        None, description="Messages per field of the request, when the error is about them."
+    )
+    server: dict[str, Any] | None = Field(
+        None, description="A conflict: the server's values of the fields named in `fields`."
+    )
+    version: str | None = Field(None, description="A conflict: the server's current version.")
+
+
+class ErrorOut(Schema):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
@@ -207,3 +228,38 @@ def install(api) -> None:
         return answer(
             request, 400, error_body("too_many_fields", "The request has too many fields.")
         )
+
+
+# Answers any operation may give, whatever it declares itself: a service refusing (400), the
+# auth (401, 403), a lookup (404) and the request's validation (422), all in the one shape.
+COMMON_ERRORS = {
+    400: "Refused: the message says why.",
+    401: "Not signed in, or the session ended.",
+    403: "Signed in, but not allowed (a device not registered, waiting or refused).",
+    404: "Nothing was found at this address.",
+    413: "The request body is too large.",
+    415: "The request body is not JSON (or, for a photo, not multipart/form-data).",
+    422: "The request is not valid: `fields` says which parts and why.",
+}
+_SIGNED_IN_ONLY = {401, 403}
+_REF = "#/components/schemas/{model}"
+
+
+def document(schema: dict) -> dict:
+    """Add the error shape and COMMON_ERRORS to every operation of the OpenAPI document that
+    does not declare them itself, so that the document tells the truth about every answer
+    (schemathesis checks it) without each endpoint repeating them."""
+    definition = ErrorOut.model_json_schema(ref_template=_REF)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(definition.pop("$defs", {}))
+    components.setdefault("ErrorOut", definition)
+    content = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_ERRORS.items():
+                if status in _SIGNED_IN_ONLY and not operation.get("security"):
+                    continue
+                if str(status) not in responses and status not in responses:
+                    responses[str(status)] = {"description": description, "content": content}
+    return schema

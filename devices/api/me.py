@@ -13,7 +13,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 from .. import services
 from ..models import Device
 from .auth import signed_in
-from .errors import ApiError
+from .errors import ApiError, ErrorOut
 
 router = Router(tags=["me"])
 
@@ -151,7 +151,7 @@ def _session_key(request) -> str:
 
 @router.post(
     "/devices",
-    response={200: DeviceOut, 201: DeviceOut, 403: dict},
+    response={200: DeviceOut, 201: DeviceOut, 403: ErrorOut},
     auth=signed_in,
     summary="Register this installation (after signing in); the same installation again updates it",
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from ninja import Schema
@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_v
 
 from prospects.models import Prospect, Visit
 from prospects.validation import clean_coordinate
+
+from .errors import ErrorDetail, ErrorOut  # noqa: F401 (the endpoints' error answers)
 
 NUL_MESSAGE = "Text cannot contain NUL characters (character code 0)."
 
@@ -86,24 +88,6 @@ Longitude = Annotated[
     BeforeValidator(_coordinate(180, "longitude")),
     Field(description=f"-180 to 180. {_COORDINATE_HELP}"),
 ]
-
-
-class ErrorDetail(Schema):
-    code: str = Field(description="What went wrong, for programs: validation, not_found, ...")
-    message: str = Field(description="What went wrong, for people.")
-    fields: dict[str, list[str]] | None = Field(
-        None, description="The request's fields that were refused, with a message each."
-    )
-    server: dict[str, Any] | None = Field(
-        None, description="A conflict: the server's values of the fields named in `fields`."
-    )
-    version: str | None = Field(None, description="A conflict: the server's current version.")
-
-
-class ErrorOut(Schema):
-    """Every error of the API (devices/api/errors.py)."""
-
-    error: ErrorDetail
 
 
 def error_responses(*statuses: int) -> dict:

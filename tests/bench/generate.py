@@ -120,6 +120,18 @@ PHONE_MULTIPLIER = 48_271  # odd, not a multiple of 5: i -> i * m mod 10**8 is a
 # --- environment -----------------------------------------------------------------------
 
 
+def use_database(name: str, redis_url: str | None = None) -> None:
+    """Point this module (and what configure_environment sets) at another database and Redis
+    db than opsx_bench and db 14, e.g. a helper's own copy. Never the test databases."""
+    global BENCH_DB, BENCH_DATABASE_URL, BENCH_REDIS_URL
+    if name in {"opsx", "opsx_main"} or name.startswith("test_"):
+        raise SystemExit(f"refusing to write benchmark data into {name!r}")
+    BENCH_DB = name
+    BENCH_DATABASE_URL = f"{PG_SERVER}/{name}"
+    if redis_url:
+        BENCH_REDIS_URL = redis_url
+
+
 def configure_environment(media_root: str | None = None) -> None:
     """Point Django at the bench database and Redis db 14, whatever the caller's environment says."""
     if str(ROOT) not in sys.path:
@@ -365,13 +377,14 @@ PROSPECT_COLUMNS = (
     "id, public_id, name, organisation, email, address_line1, address_line2, city, state, "
     "postal_code, country, latitude, longitude, status, source, tags, notes, custom, name_key, "
     "search_text, created_at, updated_at, client_id, created_by_id, import_job_id, owner_id, "
-    "updated_by_id"
+    "updated_by_id, sync_txid"
 )
 PHONE_COLUMNS = "id, number, digits, client_id, prospect_id"
 VISIT_COLUMNS = (
     "id, public_id, status, scheduled_at, checked_in_at, check_in_latitude, check_in_longitude, "
     "checked_out_at, check_out_latitude, check_out_longitude, outcome, report, answers, "
-    "created_at, updated_at, checklist_id, client_id, created_by_id, prospect_id, user_id"
+    "created_at, updated_at, checklist_id, client_id, created_by_id, prospect_id, user_id, "
+    "sync_txid"
 )
 
 
@@ -467,6 +480,7 @@ def _prospect_lines(rng: random.Random, client_ids, users_by_client, n: int):
                     "\\N",
                     str(owner) if owner else "\\N",
                     str(actor),
+                    "0",  # sync_txid: loaded with the triggers off, as rows before any sync
                 )
             )
         )
@@ -542,6 +556,7 @@ def _visit_lines(rng: random.Random, client_ids, users_by_client, n_prospects: i
                     str(user),
                     str(prospect),
                     str(user),
+                    "0",
                 )
             )
         )

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, ProfileRevision
 from clients import audit
+from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
 from opsx.personal_data import keyed_hash
 from privacy import archive as service
@@ -26,6 +27,7 @@ from privacy.models import (
     SupportAccessLog,
     SupportGrant,
 )
+from prospects.models import Prospect
 from tests.factories import ProspectFactory, StaffFactory
 from tests.prospects.objects import client_objects
 
@@ -98,6 +100,17 @@ def data_everywhere(user, *, admin, label: str) -> dict:
     ClientClosure.objects.create(
         client=client, requested_by=user, requested_at=now, delete_after=now + timedelta(days=30)
     )
+    device = Device.objects.create(
+        client=client, user=user, installation_id=f"install-{label}", platform="android",
+        device_model=f"Phone {label}", app_version="1.2.0", last_seen_at=now,
+    )  # fmt: skip
+    IdempotencyRecord.objects.create(
+        client=client, user=user, key=f"retry-{label}", fingerprint="f" * 64, status_code=201,
+        body={"id": str(prospect.public_id)},
+    )  # fmt: skip
+    # Their prospect given to the admin: the trigger writes the user's tombstone.
+    given = ProspectFactory(client=client, owner=user)
+    Prospect.objects.filter(pk=given.pk).update(owner=admin)
     return {
         "accounts.User": str(user.public_id),
         "accounts.Invitation": str(invitation.public_id),
@@ -109,6 +122,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         "privacy.SupportGrant": str(grant.public_id),
         "clients.AuditEvent": str(event.target_id),
         "clients.Client": str(client.public_id),
+        "devices.Device": str(device.public_id),
     }
 
 

@@ -7,10 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from clients.models import Client
+from devices.models import Device, IdempotencyRecord
 from privacy import closure as services
 from privacy.models import ClientClosure, PrivacyRequest
 from prospects import files
-from prospects.models import ImportRowError, ProspectEvent
+from prospects.models import ImportRowError, Prospect, ProspectEvent
 from tests.factories import InvitationFactory, ProspectFactory
 from tests.prospects.objects import PNG, client_objects
 
@@ -37,9 +38,20 @@ def counts(client) -> dict[str, int]:
 
 def fill(client, actor, *, label: str, prospects: int = 3) -> dict:
     """A row in every table of Client Data: client_objects' set, more prospects (with
-    phones), a prospect attachment, a note, an import error, a pending invitation and a
-    privacy request about one of the client's prospects."""
+    phones), a prospect attachment, a note, an import error, a pending invitation, a privacy
+    request about one of the client's prospects, the actor's device and a retried request's
+    answer, and a sync tombstone (a prospect given away from the actor)."""
     objects = client_objects(client, actor, label=label)
+    objects["device"] = Device.objects.create(
+        client=client, user=actor, installation_id=f"install-{label}", platform="android"
+    )
+    IdempotencyRecord.objects.create(
+        client=client, user=actor, key=f"key-{label}", fingerprint="f" * 64, status_code=201,
+        body={"id": "x"},
+    )  # fmt: skip
+    # A prospect of the actor's given away: the trigger's tombstone.
+    Prospect.objects.filter(pk=objects["prospect"].pk).update(owner=actor)
+    Prospect.objects.filter(pk=objects["prospect"].pk).update(owner=None)
     for i in range(prospects):
         ProspectFactory(client=client, name=f"{label} person {i}", phones=["+919876543210"])
     objects["attachment"] = files.file_store(

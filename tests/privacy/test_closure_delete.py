@@ -12,7 +12,7 @@ from opsx.models import OutboundMessage
 from privacy import closure as services
 from privacy import erasure, tasks
 from privacy.models import ClientClosure, PrivacyRequest
-from prospects.models import Prospect
+from prospects.models import Prospect, SyncTombstone
 from tests.privacy.closure_objects import FakeErasure, counts, due_closure, fill
 
 # Rows that stay by design (privacy/closure.py says why): the trail and the closure itself.
@@ -182,6 +182,9 @@ def test_tables_are_deleted_children_first():
     assert order.index("prospects.storedfile") < order.index("prospects.visit")
     assert order.index("prospects.visit") < order.index("prospects.prospect")
     assert order.index("prospects.prospect") < order.index("prospects.importjob")
+    # written by triggers as prospects and visits are deleted
+    assert order.index("prospects.synctombstone") > order.index("prospects.prospect")
+    assert order.index("prospects.synctombstone") > order.index("prospects.visit")
     assert "accounts.user" not in order and "clients.auditevent" not in order
 
 
@@ -208,6 +211,18 @@ def test_users_are_erased_once_each_even_across_a_crash_and_if_erasure_keeps_row
     closure.refresh_from_db()
     assert closure.status == ClientClosure.Status.DONE
     assert closure.progress["accounts.user"] == 2
+
+
+@pytest.mark.django_db
+def test_the_sync_tombstones_written_while_deleting_go_too(full, monkeypatch):
+    """Deleting the client's prospects and visits makes the triggers write tombstones for
+    their users; with an erasure that keeps the user rows, no cascade would take them."""
+    personas, _, _ = full
+    monkeypatch.setattr(erasure, "user_erase", FakeErasure(keep_row=True))
+    assert SyncTombstone.objects.filter(client=personas.client_a).exists()
+    services.closure_delete(closure=due_closure(personas.client_a, personas.alice))
+    assert not SyncTombstone.objects.filter(client=personas.client_a).exists()
+    assert SyncTombstone.objects.filter(client=personas.client_b).exists()
 
 
 def test_the_daily_task_is_on_the_beat_schedule_at_two():

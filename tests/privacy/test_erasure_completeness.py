@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Invitation, ProfileRevision, User
 from clients.models import AuditEvent
+from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
 from opsx.personal_data import holdings, keyed_hash
 from privacy import models as pm
@@ -70,6 +71,9 @@ EXPECTED = {
     "privacy.SupportGrant",
     "privacy.SupportAccessLog",
     "privacy.ClientClosure",
+    "devices.Device",
+    "devices.IdempotencyRecord",
+    "prospects.SyncTombstone",
 }
 
 
@@ -226,6 +230,24 @@ def _fill(zeb, bob, alice, staff, client_a):
         status="cancelled",
         cancelled_by=zeb,
     )
+    # The mobile app: his phone, a device of Bob's he revoked (Bob's row keeps the revocation,
+    # without him), a retried request's stored answer (his own details in it), and the
+    # tombstone of a prospect of his that went to Bob.
+    Device.objects.create(
+        client=client_a, user=zeb, installation_id="zeb-phone", platform="ios",
+        device_model="iPhone", session_key="zebsessionkey0000000000000000000",
+    )  # fmt: skip
+    Device.objects.create(
+        client=client_a, user=bob, installation_id="bob-phone", platform="android",
+        status=Device.Status.REVOKED, revoked_at=now, revoked_by=zeb,
+        revoke_reason=Device.RevokeReason.ADMIN,
+    )  # fmt: skip
+    IdempotencyRecord.objects.create(
+        client=client_a, user=zeb, key="retry-1", fingerprint="f" * 64, status_code=200,
+        body={"email": EMAIL, "full_name": NAME},
+    )  # fmt: skip
+    given = ProspectFactory(client=client_a, owner=zeb)
+    prm.Prospect.objects.filter(pk=given.pk).update(owner=bob)
     return archive_name
 
 
