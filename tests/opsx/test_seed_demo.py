@@ -42,3 +42,19 @@ def test_seeding_in_development_prints_the_logins_and_a_staff_enrolment_link(cli
     )
     assert response.status_code == 302
     assert client.get(link)["Location"] == "/accounts/2fa/totp/activate/"
+
+
+@pytest.mark.django_db
+def test_a_demo_member_signs_in_on_the_mobile_app_as_printed(client, settings):
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "/_allauth/app/v1/auth/login" in out.getvalue()
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        {"email": "member@acme.example", "password": DEMO_PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["meta"]["session_token"]
+    assert client.get("/api/v1/me", HTTP_X_SESSION_TOKEN=token).status_code == 200

@@ -75,6 +75,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, what in rows:
             self.stdout.write(f"  {email:<26} {what}")
+        self.stdout.write(
+            "The mobile app's API: sign in at /_allauth/app/v1/auth/login with one of the "
+            "client logins above; its documents are at /api/v1/docs."
+        )
         if not staff_enrolment.has_totp(staff):
             # The password is published; staff two-factor needs a link, printed here only.
             url = staff_enrolment.staff_enrolment_issue(user=staff, acting_user=None)
