@@ -59,7 +59,7 @@ def test_deletion_removes_every_row_of_the_client_and_nothing_of_another(
         "alice@acme.example",
         "bob@acme.example",
     ]
-    assert {(call[1], call[2]) for call in fake_erase.calls} == {(None, "client closed")}
+    assert {(call[1], call[2]) for call in fake_erase.calls} == {(None, "client_closure")}
 
 
 @pytest.mark.django_db
