@@ -4,14 +4,16 @@ prospect, create with the app's own id, and update based on a version.
 The same services, validation and messages as the web forms (prospects.services and
 prospects.validation); another client's prospect is a 404 wherever its id appears."""
 
+import json
 import uuid
 from functools import wraps
 from typing import Annotated, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -307,7 +309,13 @@ def prospect_list(
             "cursor: this is not a cursor this API gave out; start again without it.",
             fields={"cursor": ["Not a cursor this API gave out."]},
         ) from None
-    return {"items": [prospect_out(p) for p in rows], "next_cursor": next_cursor}
+    # Written out here rather than validated again by django-ninja against ProspectPage (a
+    # third of the request's time for 50 rows); the shape is the same, and the tests and
+    # schemathesis hold it to the document.
+    body = {"items": [prospect_out(p) for p in rows], "next_cursor": next_cursor}
+    return HttpResponse(
+        json.dumps(body, cls=DjangoJSONEncoder), content_type="application/json; charset=utf-8"
+    )
 
 
 @router.get(
