@@ -62,7 +62,7 @@ def _end_session(user: User, session_key: str, *, actor: User | None) -> None:
     engine.SessionStore(session_key=session_key).delete()
 
 
-def _lock(*keys: str) -> None:
+def advisory_lock(*keys: str) -> None:
     """Transaction-level advisory locks on these strings (PostgreSQL), in a fixed order."""
     if connection.vendor != "postgresql":
         return
@@ -129,15 +129,22 @@ def _free_for(user: User, details: DeviceDetails, *, exclude_pk: int | None) -> 
         _revoke(other, actor=None, reason=Reason.OTHER_USER)
 
 
-def _activate(device: Device, user: User, details: DeviceDetails, *, actor) -> None:
-    """Make `device` the user's one active device: the previous one is revoked (replaced)."""
-    previous = (
+def _other_active(user: User, device: Device) -> Device | None:
+    """The user's active device other than `device`, locked (at most one: the constraint)."""
+    return (
         Device.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(user=user, status=Status.ACTIVE)
         .exclude(pk=device.pk)
         .first()
     )
+
+
+def _activate(
+    device: Device, user: User, details: DeviceDetails, *, actor, previous: Device | None
+) -> None:
+    """Make `device` the user's one active device: `previous` (the user's other active device,
+    from _other_active) is revoked (replaced)."""
     if previous is not None:
         _revoke(previous, actor=actor, reason=Reason.REPLACED, keep_session=device.session_key)
     _free_for(user, details, exclude_pk=device.pk)
@@ -164,7 +171,7 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         raise ValidationError("Only a client's users sign in on the mobile app.", code="no_client")
     user = User.objects.select_for_update(of=("self",)).select_related("client").get(pk=user.pk)
     # No lock on an empty push token: it would serialise every sign-in without one.
-    _lock(
+    advisory_lock(
         f"device-installation:{details.installation_id}",
         f"device-token:{details.push_token}" if details.push_token else "",
     )
@@ -203,13 +210,12 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         _end_session(user, session_key, actor=None)
         return device
 
-    has_other_active = (
-        Device.objects.filter(user=user, status=Status.ACTIVE).exclude(pk=device.pk).exists()
-    )
-    if device.status == Status.ACTIVE and not created:
+    refreshing = device.status == Status.ACTIVE and not created
+    previous = None if refreshing else _other_active(user, device)
+    if refreshing:
         _free_for(user, details, exclude_pk=device.pk)
         action = audit.Action.DEVICE_UPDATED
-    elif client.device_policy == Client.DevicePolicy.APPROVE and has_other_active:
+    elif client.device_policy == Client.DevicePolicy.APPROVE and previous is not None:
         waiting = device.status == Status.PENDING and not created
         # A new sign-in on a waiting device is a refused attempt; the same session sending its
         # details again (a retry, a PATCH of its push token) is not.
@@ -224,7 +230,7 @@ def device_sign_in(*, user: User, session_key: str, details: DeviceDetails) -> D
         _free_for(user, details, exclude_pk=device.pk)
         action = audit.Action.DEVICE_UPDATED if same_session else audit.Action.DEVICE_PENDING
     else:
-        _activate(device, user, details, actor=user)
+        _activate(device, user, details, actor=user, previous=previous)
         action = audit.Action.DEVICE_REGISTERED
     device.save()
     if old_session and old_session != session_key:
@@ -274,8 +280,8 @@ def device_approve(*, device: Device, actor: User) -> Device:
         )
     old_status = device.status
     details = DeviceDetails(device.installation_id, device.platform)
-    _lock(f"device-installation:{device.installation_id}")
-    _activate(device, user, details, actor=actor)
+    advisory_lock(f"device-installation:{device.installation_id}")
+    _activate(device, user, details, actor=actor, previous=_other_active(user, device))
     try:
         with transaction.atomic():
             device.save()

@@ -36,7 +36,7 @@ from ninja.operation import ResponseObject
 from pydantic import WithJsonSchema
 
 from ..models import IdempotencyRecord
-from ..services import _lock
+from ..services import advisory_lock
 from .errors import ApiError
 
 HEADER = "Idempotency-Key"
@@ -72,7 +72,7 @@ def idempotent(view):
         key = _checked(idempotency_key)
         fingerprint = _fingerprint(request)
         user = request.auth
-        _lock(f"idempotency:{user.pk}:{key}")
+        advisory_lock(f"idempotency:{user.pk}:{key}")
         record = (
             IdempotencyRecord.objects.for_client(request.client).filter(user=user, key=key).first()
         )
