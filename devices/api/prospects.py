@@ -190,16 +190,36 @@ def conflict(what: str, version: str, current: str, server: dict) -> ApiError:
 # --- operations --------------------------------------------------------------------------
 
 
-def _own_copy(request, public_id: uuid.UUID) -> Prospect | None:
-    """The prospect the caller created with this id before (a retried create), or None when
-    the id is free; a 409 when someone else's prospect has it."""
+def own_copy(access, request, public_id: uuid.UUID, what: str):
+    """The row (`access`: queries.access_prospect or access_visit) the caller created with
+    this id before (a retried create), or None when the id is free; a 409 when someone else's
+    row has it."""
     try:
-        prospect = queries.access_prospect(request.client, public_id)
+        row = access(request.client, public_id)
     except Http404:
         return None
-    if prospect.created_by_id != request.auth.pk:
-        raise id_taken("prospect")
-    return prospect
+    if row.created_by_id != request.auth.pk:
+        raise id_taken(what)
+    return row
+
+
+def create_once(create, *, access, request, public_id: uuid.UUID, what: str):
+    """Run `create()` (a service inserting a row with the app's id); (row, True). When the
+    insert meets the id's unique index - the same create a moment ago, committed while this
+    one waited on the index, or someone else's row - (the caller's own copy, False), or 409."""
+    try:
+        return create(), True
+    except IntegrityError as exc:
+        if not is_public_id_clash(exc):
+            raise
+        existing = own_copy(access, request, public_id, what)
+        if existing is None:
+            raise id_taken(what) from None
+        return existing, False
+
+
+def _own_copy(request, public_id: uuid.UUID) -> Prospect | None:
+    return own_copy(queries.access_prospect, request, public_id, "prospect")
 
 
 def _raw(client, data: dict) -> tuple[dict, list]:
@@ -344,19 +364,19 @@ def prospect_create(request, payload: ProspectCreate):
     data = payload.model_dump(exclude_unset=True, exclude={"id"})
     raw, _ = _raw(request.client, data)
     try:
-        prospect = services.prospect_create(
-            client=request.client, actor=request.auth, raw=raw, public_id=payload.id
+        prospect, created = create_once(
+            lambda: services.prospect_create(
+                client=request.client, actor=request.auth, raw=raw, public_id=payload.id
+            ),
+            access=queries.access_prospect,
+            request=request,
+            public_id=payload.id,
+            what="prospect",
         )
     except ValidationError as exc:
         raise refused(exc, {"owner": "owner_id"}) from None
-    except IntegrityError as exc:
-        if not is_public_id_clash(exc):
-            raise
-        # The same create a moment ago, committed while this one waited on the id's index?
-        existing = _own_copy(request, payload.id)
-        if existing is None:
-            raise id_taken("prospect") from None
-        return Status(200, prospect_out(existing))
+    if not created:
+        return Status(200, prospect_out(prospect))
     prospect.refresh_from_db(fields=["sync_txid"])  # set by the database's trigger
     return Status(201, prospect_out(prospect))
 

@@ -13,8 +13,6 @@ from typing import Annotated, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
-from django.http import Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
@@ -28,10 +26,10 @@ from .errors import ApiError
 from .idempotency import idempotent
 from .prospects import (
     conflict,
-    id_taken,
+    create_once,
     in_body,
-    is_public_id_clash,
     known_query,
+    own_copy,
     refused,
     version_field,
 )
@@ -123,13 +121,7 @@ class ChecklistOut(Schema):
 
 
 def _own_copy(request, public_id: uuid.UUID) -> Visit | None:
-    try:
-        visit = queries.access_visit(request.client, public_id)
-    except Http404:
-        return None
-    if visit.created_by_id != request.auth.pk:
-        raise id_taken("visit")
-    return visit
+    return own_copy(queries.access_visit, request, public_id, "visit")
 
 
 def _visit_conflict(visit: Visit, version: str | None, wanted: dict) -> None:
@@ -255,23 +247,24 @@ def visit_create(request, payload: VisitCreate):
                 {"checklist_id": ["This checklist is no longer in use; choose another."]}
             )
     try:
-        visit = services.visit_plan(
-            prospect=prospect,
-            actor=request.auth,
-            user=request.auth,
-            scheduled_at=payload.scheduled_at,
-            checklist=checklist,
+        visit, created = create_once(
+            lambda: services.visit_plan(
+                prospect=prospect,
+                actor=request.auth,
+                user=request.auth,
+                scheduled_at=payload.scheduled_at,
+                checklist=checklist,
+                public_id=payload.id,
+            ),
+            access=queries.access_visit,
+            request=request,
             public_id=payload.id,
+            what="visit",
         )
     except ValidationError as exc:
         raise refused(exc, _RENAMES) from None
-    except IntegrityError as exc:
-        if not is_public_id_clash(exc):
-            raise
-        existing = _own_copy(request, payload.id)
-        if existing is None:
-            raise id_taken("visit") from None
-        return Status(200, visit_out(existing))
+    if not created:
+        return Status(200, visit_out(visit))
     visit.refresh_from_db(fields=["sync_txid", "scheduled_at"])  # as stored: in UTC
     return Status(201, visit_out(visit))
 
