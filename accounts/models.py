@@ -150,3 +150,47 @@ class Invitation(TenantModel):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.client_id}"
+
+
+class Referral(models.Model):
+    """A user told a friend about OpsX: the friend's name and address, kept only to send the
+    invitation (and at most one reminder) and to see whether it led to a sign-up; deleted once
+    it has served (settings.REFERRAL_RETENTION_DAYS) or when the friend asks."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        SIGNED_UP = "signed_up", "Signed up"
+        CANCELLED = "cancelled", "Cancelled"  # the friend asked not to be mailed, or was suppressed
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    referrer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="referrals")
+    friend_name = models.CharField(max_length=150)
+    friend_email = models.EmailField(max_length=254)  # stored lower-case
+    note = models.TextField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INVITED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The reminder goes out once, at this time, if the friend has neither signed up nor asked
+    # to be removed; null once it has gone (or will not).
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referrer", "friend_email"], name="referral_once_per_friend"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["friend_email"], name="referral_friend_email_idx"),
+            models.Index(
+                fields=["remind_at"],
+                condition=models.Q(remind_at__isnull=False),
+                name="referral_remind_due_idx",
+            ),
+            models.Index(fields=["created_at"], name="referral_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.public_id} by {self.referrer_id}"

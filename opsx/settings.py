@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "devices",
     "privacy",
     "website",
+    # Only its tracking webhooks (bounces, complaints) and their basic-auth check: mail still
+    # goes out through Django's SMTP backend and our outbox.
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +219,28 @@ MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
 # `manage.py worker_health` fails when a due email has waited longer than this (beat resends
 # every minute, so a healthy outbox never comes near it).
 MAIL_MAX_OVERDUE_MINUTES = env.int("MAIL_MAX_OVERDUE_MINUTES", default=10)
+# Unsubscribe links work this long (a newsletter read months later still unsubscribes).
+MAIL_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("MAIL_UNSUBSCRIBE_MAX_AGE_DAYS", default=365)
+# Bulk mail (newsletter) pace: messages one worker sends over one SMTP connection per task,
+# and at most this many per second (0: no limit).
+MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)
+MAIL_BULK_RATE_PER_SECOND = env.int("MAIL_BULK_RATE_PER_SECOND", default=0)
+# The provider's delivery webhooks (/mail/events/<esp>/tracking/) ask for this user:password
+# (HTTP basic auth, anymail's check); unset, our URLconf does not route the webhooks at all
+# (anymail alone would accept unauthenticated calls with a warning).
+MAIL_WEBHOOK_SECRET = env.str("MAIL_WEBHOOK_SECRET", default="")
+ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET} if MAIL_WEBHOOK_SECRET else {}
+
+# --- Communications -----------------------------------------------------------
+# Newsletter sign-ups not confirmed within this many days are deleted.
+NEWSLETTER_CONFIRM_DAYS = env.int("NEWSLETTER_CONFIRM_DAYS", default=7)
+# Referrals: the one reminder, days after the invitation; how long the friend's data is kept
+# (then deleted); how many friends one user may refer per day.
+REFERRAL_REMINDER_DAYS = env.int("REFERRAL_REMINDER_DAYS", default=7)
+REFERRAL_RETENTION_DAYS = env.int("REFERRAL_RETENTION_DAYS", default=90)
+REFERRALS_PER_USER_PER_DAY = env.int("REFERRALS_PER_USER_PER_DAY", default=10)
+# Consent links in testimonial mails work this long.
+TESTIMONIAL_LINK_MAX_AGE_DAYS = env.int("TESTIMONIAL_LINK_MAX_AGE_DAYS", default=30)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

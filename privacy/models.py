@@ -472,3 +472,218 @@ class ClientClosure(TenantModel):
 
     def __str__(self) -> str:
         return f"Closure of {self.client_id} ({self.get_status_display()})"
+
+
+# --- communications ------------------------------------------------------------------------
+
+
+class EmailPreference(models.Model):
+    """What a user chose to receive. Legal notices and account mail ignore it; the newsletter
+    choice lives on NewsletterSubscriber (a user's subscription is one row there). No row: the
+    defaults (service notices on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_preference"
+    )
+    service_notices = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Email preferences of {self.user_id}"
+
+
+class NewsletterSubscriber(models.Model):
+    """One address that asked for the newsletter, and how and when it consented.
+
+    Pending until the address confirms (double opt-in); a pending one past
+    settings.NEWSLETTER_CONFIRM_DAYS is deleted. Unsubscribing deletes the row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    class Source(models.TextChoices):
+        PUBLIC_FORM = "public_form", "Public sign-up form, confirmed by email"
+        PREFERENCES = "preferences", "Signed-in user's email preferences"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254, unique=True)  # stored lower-case
+    name = models.CharField(max_length=150, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="newsletter_subscription",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Consent: when the address confirmed (or the user switched it on), and the wording shown.
+    consented_at = models.DateTimeField(null=True, blank=True)
+    consent_text = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="pending"),
+                name="newsletter_pending_idx",
+            ),
+            models.Index(
+                fields=["id"], condition=Q(status="confirmed"), name="newsletter_confirmed_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Newsletter subscriber {self.public_id}"
+
+
+class NewsletterIssue(models.Model):
+    """One issue of the newsletter: written and previewed in admin, then sent once."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()  # Markdown, rendered without raw HTML and sanitised
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    batch = models.OneToOneField(
+        "opsx.MailBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)  # recorded in the batch
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def rendered_body(self):
+        return markdown.render(self.body)
+
+
+class Notice(models.Model):
+    """A legal notice staff send to every user or to the users of chosen clients (a change of
+    ownership, a material policy change, a security incident). Sent by email whatever the
+    user's preferences, and shown as a banner while current until the user dismisses it."""
+
+    class Audience(models.TextChoices):
+        ALL = "all", "Every active user"
+        CLIENTS = "clients", "The users of the chosen clients"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    body = models.TextField()  # Markdown
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
+    clients = models.ManyToManyField(Client, blank=True, related_name="+")
+    # The banner shows from current_from (null: once sent) until current_until (null: until
+    # dismissed).
+    current_from = models.DateTimeField(null=True, blank=True)
+    current_until = models.DateTimeField(null=True, blank=True)
+    # A material policy change's notice points at its version (privacy.policies).
+    policy_version = models.OneToOneField(
+        PolicyVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="notice"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # when the send was started
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["current_from"], condition=Q(sent_at__isnull=False), name="notice_sent_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def rendered_body(self):
+        return markdown.render(self.body)
+
+
+class NoticeDelivery(models.Model):
+    """That a user was mailed a notice (when), and when they dismissed its banner."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    delivered_at = models.DateTimeField()  # the legal notice was queued in the outbox
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "user"], name="notice_delivery_once")
+        ]
+        indexes = [models.Index(fields=["user", "notice"], name="notice_delivery_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Notice {self.notice_id} to {self.user_id}"
+
+
+def _testimonial_photo_path(instance, filename: str) -> str:
+    return f"testimonials/{instance.public_id}/{uuid.uuid4().hex}"
+
+
+class Testimonial(models.Model):
+    """A quote staff drafted for a person; published only with that person's consent, given
+    by a signed link in email, and withdrawn at once when they ask."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        REQUESTED = "requested", "Consent requested"
+        APPROVED = "approved", "Approved by the person"
+        DECLINED = "declined", "Declined by the person"
+        WITHDRAWN = "withdrawn", "Consent withdrawn"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    quote = models.TextField(max_length=2000)
+    person_name = models.CharField(max_length=150)
+    person_email = models.EmailField(max_length=254)  # stored lower-case
+    company = models.CharField(max_length=150, blank=True)
+    photo = models.ImageField(upload_to=_testimonial_photo_path, max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Consent: when it was asked, when and by what means it was given (or refused, withdrawn).
+    requested_at = models.DateTimeField(null=True, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    consent_means = models.CharField(max_length=200, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)  # null: not on the site
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True) | Q(status="approved"),
+                name="testimonial_published_only_approved",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(published_at__isnull=False),
+                name="testimonial_published_idx",
+            ),
+            models.Index(fields=["person_email"], name="testimonial_person_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Testimonial of {self.person_name}"
