@@ -166,6 +166,7 @@ class AuditEvent(models.Model):
         DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
+        SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing
