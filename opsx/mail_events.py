@@ -5,7 +5,8 @@ into an `AnymailTrackingEvent` and send `anymail.signals.tracking`; `on_tracking
 in OpsxConfig.ready) acts on the few that matter:
 
 - a hard bounce (anymail's `bounced`, unless the provider says it was a soft one) suppresses the
-  address for every category but legal and marks the message `bounced`;
+  address (scope all: service, newsletter and referral mail; legal and account mail still go,
+  opsx.suppression) and marks the message `bounced`;
 - a spam complaint (`complained`) suppresses it the same way and marks the message;
 - a soft bounce (`deferred`, or a `bounced` the provider flags as temporary) only marks the
   message `deferred`. We hand mail to the provider over SMTP and it accepted it: retrying the

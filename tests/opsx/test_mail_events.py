@@ -522,27 +522,32 @@ def test_an_unknown_provider_and_other_methods_are_refused(client, webhooks_on):
 # --- then nothing more is sent to it -----------------------------------------------------
 
 
-def test_after_a_hard_bounce_a_new_mail_to_the_address_ends_suppressed(
-    client, webhooks_on, sent, django_capture_on_commit_callbacks
+def test_after_a_hard_bounce_service_mail_to_the_address_ends_suppressed_and_account_mail_goes(
+    client, webhooks_on, sent, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Needs the integrator's opsx.mail.deliver() that consults opsx.suppression at send time
-    (the outbox contract). If this fails with status "sent", that change has not landed."""
+    """opsx.mail.deliver() asks the suppression list at send time (legal and account mail are
+    never held back: a password reset must reach its owner)."""
     from django.core import mail as django_mail
 
-    message = sent()
-    _post(client, "sendgrid", hard_bounce("sendgrid", message))
+    monkeypatch.setattr(mail, "_rules", {})  # no app's opt-out rules: only the list decides
+    _post(client, "sendgrid", hard_bounce("sendgrid", sent()))
     outbox_before = len(django_mail.outbox)
 
     with django_capture_on_commit_callbacks(execute=True):
-        again = mail.queue(
+        service = mail.queue(
             to=TO,
             template="invitation",
             context={"client": {"name": "Acme"}, "inviter": "Alice", "url": "https://x/"},
-            category=mail.Category.ACCOUNT,
+            category=mail.Category.SERVICE,
+            unsubscribe_url="https://opsx.test/unsubscribe/x/",
         )
-    again.refresh_from_db()
-    assert again.status == OutboundMessage.Status.SUPPRESSED
+    service.refresh_from_db()
+    assert service.status == OutboundMessage.Status.SUPPRESSED
     assert len(django_mail.outbox) == outbox_before
+
+    account = sent()
+    assert account.status == OutboundMessage.Status.SENT
+    assert len(django_mail.outbox) == outbox_before + 1
 
 
 # --- staff: the outbox and the suppression list in admin ---------------------------------
