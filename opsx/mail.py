@@ -25,6 +25,7 @@ each (`start_batch`).
 import contextlib
 import logging
 import re
+import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -260,7 +261,7 @@ def deliver(message_id, *, connection=None, batch: MailBatch | None = None) -> b
                 _close_quietly(connection)  # it may be broken: the next send opens a new one
             message.last_error = _error_summary(exc, message)
             fields = ["attempts", "last_error", "status", "next_attempt_at"]
-            if message.attempts >= settings.MAIL_MAX_ATTEMPTS:
+            if message.attempts >= settings.MAIL_MAX_ATTEMPTS or _permanent(exc):
                 message.status = Status.FAILED
                 fields += _purge(message)
             message.next_attempt_at = timezone.now() + _backoff(message.attempts)
@@ -348,6 +349,18 @@ def deliver_pending(*, limit: int = RESEND_BATCH) -> int:
     ).order_by("next_attempt_at")
     ids = list(due.values_list("pk", flat=True)[:limit])
     return sum(deliver(message_id) for message_id in ids)
+
+
+def _permanent(exc: Exception) -> bool:
+    """Whether the SMTP server refused the message for good (a 5xx reply: no such mailbox,
+    policy refusal); trying again would only be refused again. 4xx and lost connections are
+    temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
 
 
 def _backoff(attempts: int) -> timedelta:
