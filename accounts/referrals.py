@@ -170,9 +170,10 @@ def _consume_limit(user: User) -> None:
         return
     retry = limit_consume(f"referral:{user.pk}", amount=amount, window=86400, now=time.time())
     if retry is not None:
+        friends = "friend" if amount == 1 else "friends"
         raise ValidationError(
-            f"You have told {amount} {'friend' if amount == 1 else 'friends'} about OpsX in the last 24 hours, the "
-            f"most one person may. Nothing was sent. Try again after {retry_time(retry)}.",
+            f"You have told {amount} {friends} about OpsX in the last 24 hours, the most one "
+            f"person may. Nothing was sent. Try again after {retry_time(retry)}.",
             code="rate_limited",
         )
 
