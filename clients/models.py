@@ -166,6 +166,7 @@ class AuditEvent(models.Model):
         DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
+        SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
         REFERRAL_SENT = "referral.sent", "told a friend about OpsX"
         REFERRAL_DATA_REMOVED = "referral.data_removed", "removed a friend's referral data"
         REFERRALS_SIGNED_UP = "referrals.signed_up", "signed up after a referral"

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -498,6 +498,7 @@ def deliver_batch(batch_id, *, limit: int | None = None) -> tuple[int, bool]:
 
 def _claim(batch: MailBatch, limit: int) -> list:
     now = timezone.now()
+    MailBatch.objects.filter(pk=batch.pk).update(heartbeat_at=now)
     with transaction.atomic():
         ids = list(
             OutboundMessage.objects.select_for_update(skip_locked=True)
@@ -517,14 +518,16 @@ def _finish(batch: MailBatch) -> None:
 
 
 def resume_batches() -> int:
-    """Restart the sending of every batch with due pending messages (its chains died or its
-    lease ran out); called by the periodic task. Returns how many batches were restarted."""
+    """Restart the sending of every batch with due pending messages whose chains have not
+    taken a chunk for a lease's length (they died); called by the periodic task. Returns how many batches were restarted."""
+    now = timezone.now()
+    due = OutboundMessage.objects.filter(
+        batch=OuterRef("pk"), status=Status.PENDING, next_attempt_at__lte=now
+    )
     batch_ids = list(
-        OutboundMessage.objects.filter(
-            status=Status.PENDING, batch__isnull=False, next_attempt_at__lte=timezone.now()
-        )
-        .values_list("batch_id", flat=True)
-        .distinct()[:50]
+        MailBatch.objects.filter(Exists(due))
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_LEASE))
+        .values_list("pk", flat=True)[:50]
     )
     for batch_id in batch_ids:
         _enqueue_batch(str(batch_id))

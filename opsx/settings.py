@@ -234,9 +234,12 @@ MAIL_BULK_RATE_PER_SECOND = env.int("MAIL_BULK_RATE_PER_SECOND", default=0)
 # How many chains of batch tasks send one batch side by side (one SMTP connection each).
 MAIL_BATCH_PARALLEL = env.int("MAIL_BATCH_PARALLEL", default=2)
 # The provider's delivery webhooks (/mail/events/<esp>/tracking/) ask for this user:password
-# (HTTP basic auth, anymail's check); unset, our URLconf does not route the webhooks at all
-# (anymail alone would accept unauthenticated calls with a warning).
+# (HTTP basic auth, anymail's check); unset, they answer 404 and do nothing (anymail alone
+# would accept unauthenticated calls with a warning). opsx.mail_webhooks reads it per request.
 MAIL_WEBHOOK_SECRET = env.str("MAIL_WEBHOOK_SECRET", default="")
+# Mailgun also signs its webhook posts with this key (its control panel: Webhooks, "HTTP
+# webhook signing key"); unset, the Mailgun webhook answers 404.
+MAILGUN_WEBHOOK_SIGNING_KEY = env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="")
 ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET} if MAIL_WEBHOOK_SECRET else {}
 
 # --- Communications -----------------------------------------------------------
