@@ -167,6 +167,11 @@ class AuditEvent(models.Model):
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
         SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
+        REFERRAL_SENT = "referral.sent", "told a friend about OpsX"
+        REFERRAL_DATA_REMOVED = "referral.data_removed", "removed a friend's referral data"
+        REFERRALS_SIGNED_UP = "referrals.signed_up", "signed up after a referral"
+        REFERRAL_REMINDERS_SENT = "referral.reminders_sent", "sent referral reminders"
+        REFERRALS_EXPIRED = "referrals.expired", "deleted referrals past their retention"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing

@@ -201,6 +201,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.privacy_requests_digest",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Referrals: the one reminder when due; referrals past REFERRAL_RETENTION_DAYS deleted.
+    "referral-reminders": {"task": "accounts.tasks.referral_reminders_send", "schedule": 900.0},
+    "referrals-expire": {
+        "task": "accounts.tasks.referrals_expire",
+        "schedule": crontab(hour=3, minute=45),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------

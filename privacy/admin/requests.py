@@ -142,6 +142,7 @@ ACTIONS = {
     "cancel_deletion": ("Cancel the deletion", None),
     "child_confirm": ("Confirm the account is a child's: erase it now", ChildAccountForm),
     "correct_name": ("Correct the requester's name", CorrectionForm),
+    "remove_referrals": ("Remove the referral data and stop referral mail", None),
 }
 
 
@@ -175,6 +176,8 @@ def _run(action: str, pr: PrivacyRequest, staff, data: dict):
         deletion.child_data_confirm(request=pr, user=data["user"], actor=staff)
     elif action == "correct_name":
         services.request_correct_name(request=pr, full_name=data["full_name"], actor=staff)
+    elif action == "remove_referrals":
+        services.request_remove_referrals(request=pr, actor=staff)
 
 
 @admin.register(PrivacyRequest)
@@ -289,6 +292,8 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             return ["child_confirm"]
         if obj.kind == Kind.CORRECTION and obj.requester_id:
             return ["correct_name"]
+        if obj.kind == Kind.REMOVAL and obj.removal_target == PrivacyRequest.RemovalTarget.REFERRAL:
+            return ["remove_referrals"]
         return []
 
     def get_urls(self):

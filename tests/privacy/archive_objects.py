@@ -12,7 +12,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from accounts.models import Invitation, ProfileRevision
+from accounts.models import Invitation, ProfileRevision, Referral
 from clients import audit
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
@@ -50,6 +50,9 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         invited_by=admin,
         status=Invitation.Status.ACCEPTED,
         accepted_user=user,
+    )
+    referral = Referral.objects.create(
+        referrer=user, friend_name=f"Friend {label}", friend_email=f"friend-{label}@x.example"
     )
     UserSession.objects.create(
         user=user, ip="203.0.113.7", session_key=f"s-{label}", user_agent=f"Browser {label}"
@@ -114,6 +117,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
     return {
         "accounts.User": str(user.public_id),
         "accounts.Invitation": str(invitation.public_id),
+        "accounts.Referral": str(referral.public_id),
         "prospects.Prospect": str(prospect.public_id),
         "prospects.Visit": str(objects["visit"].public_id),
         "prospects.Folder": str(objects["folder"].public_id),

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Invitation, ProfileRevision, User
+from accounts.models import Invitation, ProfileRevision, Referral, User
 from clients.models import AuditEvent
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
@@ -51,6 +51,7 @@ EXPECTED = {
     "accounts.User",
     "accounts.ProfileRevision",
     "accounts.Invitation",
+    "accounts.Referral",
     "account.EmailAddress",
     "usersessions.UserSession",
     "mfa.Authenticator",
@@ -145,6 +146,16 @@ def _fill(zeb, bob, alice, staff, client_a):
     ProfileRevision.objects.create(
         user=bob, field="full_name", old_value="Bob M", new_value="Bob Member", changed_by=zeb
     )
+    # Referrals: one he made (his note names him), one Alice made to his old address (it is
+    # his data: it goes too).
+    Referral.objects.create(
+        referrer=zeb, friend_name="Fay Friend", friend_email="fay@friend.example",
+        note=f"From {NAME}: call me on {PHONE}",
+    )  # fmt: skip
+    Referral.objects.create(
+        referrer=alice, friend_name=OLD_NAME, friend_email=OLD_EMAIL,
+        status=Referral.Status.SIGNED_UP,
+    )  # fmt: skip
     TOTP.activate(zeb, generate_totp_secret())
     client_a.contact_email = EMAIL.upper()
     client_a.save(update_fields=["contact_email"])
@@ -343,6 +354,7 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     assert prm.Prospect.objects.filter(client=client_a).count() == prospects_before
     assert ProfileRevision.objects.filter(user=bob, changed_by=None).count() == 1
     assert Invitation.objects.filter(email="newbie@acme.example", invited_by=None).exists()
+    assert not Referral.objects.filter(referrer=alice).exists()
     client_a.refresh_from_db()
     assert client_a.contact_email == alice.email
     assert not default_storage.exists(archive_name)
