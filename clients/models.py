@@ -166,6 +166,7 @@ class AuditEvent(models.Model):
         DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
+        SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
         TESTIMONIAL_SAVED = "testimonial.saved", "saved a testimonial"
         TESTIMONIAL_CONSENT_REQUESTED = (
             "testimonial.consent_requested",

@@ -6,10 +6,13 @@ A consent link carries the testimonial's public id and a version of exactly what
 published (quote, name, company, photo) and where it was asked (the address): any change of
 them makes older links useless, and a change of the published words voids a consent already
 given (`testimonial_save`). The mails are category ACCOUNT: a one-off transactional message
-to a person about their own words, which no newsletter or service opt-out may block, but the
-suppression list (a bounce, a complaint) still stops it at send time; SERVICE would need a
-per-account unsubscribe link this person, who often has no account, could not use (their
-opt-out is the decline link).
+to a person about their own words, which no newsletter or service opt-out may block. SERVICE
+would ask a user account's service preference (this person usually has none, and a user who
+turned service notices off must still be asked before their words go online) and put a
+one-click unsubscribe on a mail whose opt-out is the decline link. ACCOUNT mail is not held
+back by the suppression list at send time (opsx.suppression.scopes_for), so the consent
+request checks it itself when it is asked: an address that bounced or complained is not
+mailed (staff are told why), the same scope that stops service mail.
 
 What is kept of a consent: the date, and the means ("email link", the day it was asked, the
 version of the text approved). Not the IP address: the signed link mailed to the person's own
@@ -36,7 +39,7 @@ from accounts.models import User
 from clients import audit
 from clients.audit import NO_CLIENT
 from clients.models import AuditEvent
-from opsx import mail, signed_links
+from opsx import mail, signed_links, suppression
 from opsx.models import OutboundMessage
 
 from .models import Testimonial
@@ -349,6 +352,13 @@ def request_consent(testimonial: Testimonial, actor: User) -> Testimonial:
         raise ValidationError(
             "The person's email address is not valid: correct it first."
         ) from None
+    if suppression.is_suppressed(
+        testimonial.person_email, category=OutboundMessage.Category.SERVICE
+    ):
+        raise ValidationError(
+            "Mail to this address bounced or was reported as spam: OpsX does not write to it. "
+            "Check the address with the person (staff can lift it under Suppressions)."
+        )
     previous = testimonial.status
     testimonial.status = Status.REQUESTED
     testimonial.requested_at = timezone.now()

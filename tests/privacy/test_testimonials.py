@@ -20,7 +20,8 @@ from django.utils import timezone
 from PIL import Image
 
 from clients.models import AuditEvent
-from opsx.models import OutboundMessage
+from opsx import suppression
+from opsx.models import OutboundMessage, Suppression
 from privacy import models as pm
 from privacy import testimonials
 from privacy.models import PrivacyRequest
@@ -474,3 +475,17 @@ def test_jpeg_and_webp_photos_are_kept_without_their_metadata(
         data = stored.read()
     assert b"SecretCam" not in data
     assert testimonials.photo_content_type(data[:12]) == content_type
+
+
+def test_an_address_that_bounced_or_complained_is_not_asked(staff_client, settings_media):
+    t = add_in_admin(staff_client)
+    suppression.suppress(
+        "petra@customer.example", reason=Suppression.Reason.COMPLAINT, scope=Suppression.Scope.ALL
+    )
+    response = staff_client.post(
+        LIST, {"action": "request_consent", "_selected_action": [t.pk]}, follow=True
+    )
+    assert "bounced or was reported as spam" in response.content.decode()
+    t.refresh_from_db()
+    assert t.status == Status.DRAFT
+    assert not OutboundMessage.objects.filter(to_email="petra@customer.example").exists()
