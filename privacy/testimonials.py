@@ -61,6 +61,8 @@ PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # What the published words are; a change of any voids consent.
 TEXT_FIELDS = ("quote", "person_name", "company")
 
+QUOTE_MAX_LENGTH = Testimonial._meta.get_field("quote").max_length
+
 # The public page shows at most this many (newest first).
 PUBLISHED_LIMIT = 100
 
@@ -271,6 +273,10 @@ def testimonial_save(*, testimonial: Testimonial, actor: User, photo_upload=None
     testimonial.person_name = " ".join(testimonial.person_name.split())
     testimonial.company = " ".join(testimonial.company.split())
     testimonial.quote = testimonial.quote.strip()
+    if len(testimonial.quote) > QUOTE_MAX_LENGTH:  # a TextField's max_length is the form's only
+        raise ValidationError(
+            {"quote": f"The quote may be at most {QUOTE_MAX_LENGTH} characters long."}
+        )
     old_photo = ""
     if photo_upload is not None:
         testimonial.photo = clean_photo(photo_upload)

@@ -489,3 +489,21 @@ def test_an_address_that_bounced_or_complained_is_not_asked(staff_client, settin
     t.refresh_from_db()
     assert t.status == Status.DRAFT
     assert not OutboundMessage.objects.filter(to_email="petra@customer.example").exists()
+
+
+def test_huge_input_is_refused_on_the_form_and_by_the_service(staff_client, sam, settings_media):
+    response = staff_client.post(
+        ADD, {**form(quote="x" * 5000, person_name="y" * 500, person_email="not an address")}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ensure this value has at most 2000 characters" in html
+    assert "Enter a valid email address." in html
+    assert not pm.Testimonial.objects.exists()
+    with pytest.raises(ValidationError, match="at most 2000 characters"):
+        testimonials.testimonial_save(
+            testimonial=pm.Testimonial(
+                quote="x" * 5000, person_name="P", person_email="p@x.example"
+            ),
+            actor=sam,
+        )
