@@ -86,4 +86,29 @@ register(
         erase=Erase.DETACH,
         title="Client account closures you asked for or cancelled",
     ),
+    Holding(
+        "privacy.Testimonial",
+        user_fields=("created_by",),
+        email_fields=("person_email",),
+        export=(
+            "public_id",
+            "quote",
+            "person_name",
+            "company",
+            "status",
+            "requested_at",
+            "consented_at",
+            "consent_means",
+            "declined_at",
+            "withdrawn_at",
+            "published_at",
+            "created_by",
+            "created_at",
+        ),
+        # Testimonials about the person (their address) are deleted with their photos; ones
+        # they drafted as staff are about someone else and stay, without the key to them.
+        erase=Erase.CUSTOM,
+        handler="privacy.testimonials:erase_for_user",
+        title="Testimonials (your words on our site, or ones you drafted as staff)",
+    ),
 )

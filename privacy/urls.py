@@ -108,3 +108,29 @@ urlpatterns += [
     ),
     path("app/admin-tasks/close-account/export/", closure.export_download, name="closure_export"),
 ]
+
+# --- testimonial consent (the person's signed links; the public photo) ---
+from .views import testimonials as testimonial_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "testimonials/consent/<str:token>/photo/",
+        testimonial_views.testimonial_consent_photo,
+        name="testimonial_consent_photo",
+    ),
+    path(
+        "testimonials/consent/<str:token>/<str:answer>/",
+        testimonial_views.testimonial_consent,
+        name="testimonial_consent",
+    ),
+    path(
+        "testimonials/withdraw/<str:token>/",
+        testimonial_views.testimonial_withdraw,
+        name="testimonial_withdraw",
+    ),
+    path(
+        "testimonials/<uuid:public_id>/photo/",
+        testimonial_views.testimonial_photo,
+        name="testimonial_photo",
+    ),
+]

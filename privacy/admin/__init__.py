@@ -1,3 +1,12 @@
 """Django admin for HexCM support: one module per area, each registering its own models."""
 
-from . import closure, deletion, holds, policies, requests, support, suppression  # noqa: F401
+from . import (  # noqa: F401
+    closure,
+    deletion,
+    holds,
+    policies,
+    requests,
+    support,
+    suppression,
+    testimonials,
+)

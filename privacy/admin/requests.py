@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from clients.models import Client
 
-from .. import archive, deletion, queries, services
+from .. import archive, deletion, queries, services, testimonials
 from ..models import PrivacyRequest, PrivacyRequestEvent
 from ..request_forms import NoteForm, OutcomeForm, ReasonForm
 
@@ -143,6 +143,7 @@ ACTIONS = {
     "child_confirm": ("Confirm the account is a child's: erase it now", ChildAccountForm),
     "correct_name": ("Correct the requester's name", CorrectionForm),
     "remove_referrals": ("Remove the referral data and stop referral mail", None),
+    "withdraw_testimonials": ("Withdraw the requester's testimonials (off the site now)", None),
 }
 
 
@@ -178,6 +179,13 @@ def _run(action: str, pr: PrivacyRequest, staff, data: dict):
         services.request_correct_name(request=pr, full_name=data["full_name"], actor=staff)
     elif action == "remove_referrals":
         services.request_remove_referrals(request=pr, actor=staff)
+    elif action == "withdraw_testimonials":
+        address = pr.requester_email or (pr.requester.email if pr.requester else "")
+        if not testimonials.withdraw_for_address(address, actor=staff):
+            raise ValidationError(
+                "No testimonial of this address is left to withdraw: mark the request done, "
+                "saying so."
+            )
 
 
 @admin.register(PrivacyRequest)
@@ -294,6 +302,11 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             return ["correct_name"]
         if obj.kind == Kind.REMOVAL and obj.removal_target == PrivacyRequest.RemovalTarget.REFERRAL:
             return ["remove_referrals"]
+        if (
+            obj.kind == Kind.REMOVAL
+            and obj.removal_target == PrivacyRequest.RemovalTarget.TESTIMONIAL
+        ):
+            return ["withdraw_testimonials"]
         return []
 
     def get_urls(self):

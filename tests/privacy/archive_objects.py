@@ -26,6 +26,7 @@ from privacy.models import (
     PolicyVersion,
     SupportAccessLog,
     SupportGrant,
+    Testimonial,
 )
 from prospects.models import Prospect
 from tests.factories import ProspectFactory, StaffFactory
@@ -111,6 +112,10 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         client=client, user=user, key=f"retry-{label}", fingerprint="f" * 64, status_code=201,
         body={"id": str(prospect.public_id)},
     )  # fmt: skip
+    testimonial = Testimonial.objects.create(  # their words, at their address (in capitals)
+        quote=f"OpsX saves us hours {label}", person_name=user.full_name,
+        person_email=user.email.upper(), company=client.name,
+    )  # fmt: skip
     # Their prospect given to the admin: the trigger writes the user's tombstone.
     given = ProspectFactory(client=client, owner=user)
     Prospect.objects.filter(pk=given.pk).update(owner=admin)
@@ -127,6 +132,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         "clients.AuditEvent": str(event.target_id),
         "clients.Client": str(client.public_id),
         "devices.Device": str(device.public_id),
+        "privacy.Testimonial": str(testimonial.public_id),
     }
 
 

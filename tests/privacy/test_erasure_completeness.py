@@ -75,6 +75,7 @@ EXPECTED = {
     "devices.Device",
     "devices.IdempotencyRecord",
     "prospects.SyncTombstone",
+    "privacy.Testimonial",
 }
 
 
@@ -259,7 +260,17 @@ def _fill(zeb, bob, alice, staff, client_a):
     )  # fmt: skip
     given = ProspectFactory(client=client_a, owner=zeb)
     prm.Prospect.objects.filter(pk=given.pk).update(owner=bob)
-    return archive_name
+    # Testimonials: his own words (with a photo), and one he drafted about someone else.
+    photo = default_storage.save("testimonials/zeb/photo", ContentFile(b"\x89PNG"))
+    pm.Testimonial.objects.create(
+        quote=f"{NAME} says OpsX is great", person_name=NAME, person_email=EMAIL,
+        company="Acme", photo=photo,
+    )  # fmt: skip
+    pm.Testimonial.objects.create(
+        quote="Great tool", person_name="Pat Other", person_email="pat@other.example",
+        created_by=zeb,
+    )  # fmt: skip
+    return archive_name, photo
 
 
 def _dump() -> str:
@@ -321,7 +332,7 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     zeb.refresh_from_db()
     assert UserSession.objects.filter(user=zeb, ip=IP).exists()
     assert AuditEvent.objects.filter(actor=zeb, ip_address=IP).exists()
-    archive_name = _fill(zeb, bob, alice, staff, client_a)
+    archive_name, photo = _fill(zeb, bob, alice, staff, client_a)
     before = _dump().lower()
     for needle in FORBIDDEN:
         assert needle.lower() in before, f"the test put no {needle!r} in the database"
@@ -358,6 +369,8 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     client_a.refresh_from_db()
     assert client_a.contact_email == alice.email
     assert not default_storage.exists(archive_name)
+    assert not default_storage.exists(photo)
+    assert pm.Testimonial.objects.get(person_email="pat@other.example").created_by is None
     # The request stays as proof, nameless, with the hash.
     own = pm.PrivacyRequest.objects.get(kind="deletion")
     assert (own.requester_id, own.requester_email, own.requester_hash) == (None, "", hash_)
