@@ -166,6 +166,11 @@ class AuditEvent(models.Model):
         DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
+        EMAIL_PREFERENCES_CHANGED = "email_preferences.changed", "changed email preferences"
+        NOTICE_SAVED = "notice.saved", "saved a notice"
+        NOTICE_SENT = "notice.sent", "sent a notice"
+        NOTICE_DELIVERED = "notice.delivered", "finished mailing a notice"
+        NOTICE_DISMISSED = "notice.dismissed", "dismissed a notice"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing
