@@ -1,13 +1,14 @@
 """Template context for every page."""
 
-from .policies import policy_notice_banner
+from django.utils.functional import SimpleLazyObject
+
+from .notices import banners_for
 
 
-def policy_notice(request) -> dict:
-    """`policy_notice`: the coming material policy change ({label, effective_on}) for a
-    signed-in user until it takes effect, else None. Read from the cache: most pages pay no
-    query for it, and anonymous visitors none at all."""
+def notice_banners(request) -> dict:
+    """`notice_banners`: the current notices (privacy.notices.Banner) this page shows: to a
+    signed-in user those of their audience they have not dismissed, to an anonymous visitor
+    those addressed to all users. Lazy, and read from the cache: a page pays at most one query
+    (the user's dismissals), and none when no notice concerns its viewer."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"policy_notice": None}
-    return {"policy_notice": policy_notice_banner()}
+    return {"notice_banners": SimpleLazyObject(lambda: banners_for(user))}
