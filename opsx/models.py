@@ -111,13 +111,16 @@ class MailBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When every recipient was recorded (the fan-out's INSERT ... SELECT finished).
     recorded_at = models.DateTimeField(null=True, blank=True)
+    # When a task last took a chunk of it to send: the periodic task restarts a batch with
+    # pending messages only once this is older than a chunk's lease (its chains died).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} batch: {self.subject}"
 
 
 class Suppression(models.Model):
-    """An address OpsX must not mail (except legal notices): a hard bounce, a spam complaint,
+    """An address OpsX must not mail (legal and account mail aside): a hard bounce, a complaint,
     or a friend who asked that no referral mail reach them again.
 
     Only a keyed hash of the normalised address is kept (opsx.personal_data.keyed_hash), so the list
@@ -129,7 +132,7 @@ class Suppression(models.Model):
         REFERRAL_REMOVAL = "referral_removal", "Asked to receive no referral mail"
 
     class Scope(models.TextChoices):
-        ALL = "all", "Every category but legal notices"
+        ALL = "all", "Service notices, newsletter and referral mail"
         REFERRAL = "referral", "Referral mail only"
 
     address_hash = models.CharField(max_length=64)
