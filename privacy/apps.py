@@ -16,10 +16,7 @@ class PrivacyConfig(AppConfig):
 
         from . import preferences
 
-        register = getattr(mail, "register_category", None)  # TEMP until the outbox lands
-        if register is None:
-            return
-        register(
+        mail.register_category(
             mail.Category.SERVICE,
             may_send=preferences.service_mail_allowed,
             unsubscribe_url=preferences.service_unsubscribe_url,
