@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clients import audit
-from clients.models import AuditEvent, Client
+from clients.models import AuditEvent
 from opsx import mail
 from opsx.models import OutboundMessage
 
@@ -369,7 +369,3 @@ def notice_dismiss(*, public_id, user: User) -> None:
             client=audit.NO_CLIENT,
         )
 
-
-def clients_choice() -> QuerySet[Client]:
-    """The clients a notice may name (every client not closed)."""
-    return Client.objects.exclude(status=Client.Status.CLOSED).order_by("name")
