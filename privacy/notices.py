@@ -368,4 +368,3 @@ def notice_dismiss(*, public_id, user: User) -> None:
             target=notice,
             client=audit.NO_CLIENT,
         )
-
