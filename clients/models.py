@@ -183,6 +183,11 @@ class AuditEvent(models.Model):
         TESTIMONIAL_UNPUBLISHED = "testimonial.unpublished", "took a testimonial off the site"
         TESTIMONIAL_WITHDRAWN = "testimonial.withdrawn", "withdrew consent to a testimonial"
         TESTIMONIAL_DELETED = "testimonial.deleted", "deleted a testimonial"
+        EMAIL_PREFERENCES_CHANGED = "email_preferences.changed", "changed email preferences"
+        NOTICE_SAVED = "notice.saved", "saved a notice"
+        NOTICE_SENT = "notice.sent", "sent a notice"
+        NOTICE_DELIVERED = "notice.delivered", "finished mailing a notice"
+        NOTICE_DISMISSED = "notice.dismissed", "dismissed a notice"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing

@@ -95,7 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "privacy.context_processors.policy_notice",  # the coming policy change banner
+                "privacy.context_processors.notice_banners",  # the banners of current notices
             ],
         },
     },

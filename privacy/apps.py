@@ -9,3 +9,15 @@ class PrivacyConfig(AppConfig):
         # Every app's personal_data.py joins the registry (opsx/personal_data.py) that the
         # access archive and erasure read.
         autodiscover_modules("personal_data")
+
+        # Service mail: asked at send time whether the user still wants it, and each message
+        # carries the recipient's own one-click unsubscribe link.
+        from opsx import mail
+
+        from . import preferences
+
+        mail.register_category(
+            mail.Category.SERVICE,
+            may_send=preferences.service_mail_allowed,
+            unsubscribe_url=preferences.service_unsubscribe_url,
+        )

@@ -59,12 +59,6 @@ register(
         title="Privacy policy versions you published",
     ),
     Holding(
-        "privacy.PolicyNotice",
-        user_fields=("user",),
-        export=("version", "notified_at"),
-        title="Privacy policy notices sent to you",
-    ),
-    Holding(
         "privacy.SupportGrant",
         user_fields=("user",),
         export=("public_id", "granted_at", "expires_at", "revoked_at", "allow_downloads", "note"),
@@ -110,5 +104,25 @@ register(
         erase=Erase.CUSTOM,
         handler="privacy.testimonials:erase_for_user",
         title="Testimonials (your words on our site, or ones you drafted as staff)",
+    ),
+    Holding(
+        "privacy.EmailPreference",
+        user_fields=("user",),
+        export=("service_notices", "updated_at"),
+        title="Your email preferences",
+    ),
+    Holding(
+        "privacy.Notice",
+        user_fields=("created_by",),
+        export=("public_id", "title", "created_at", "sent_at"),
+        # A legal notice is the record of what users were told: it stays, without its author.
+        erase=Erase.DETACH,
+        title="Notices you wrote",
+    ),
+    Holding(
+        "privacy.NoticeDelivery",
+        user_fields=("user",),
+        export=("notice", "delivered_at", "dismissed_at"),
+        title="Notices sent to you, and when you dismissed them",
     ),
 )

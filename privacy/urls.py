@@ -134,3 +134,31 @@ urlpatterns += [
         name="testimonial_photo",
     ),
 ]
+
+# --- email preferences, and the unsubscribe links in service mail ---
+from .views import preferences as preference_views  # noqa: E402
+from .views import unsubscribe as unsubscribe_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "app/account/email-preferences/",
+        preference_views.email_preferences,
+        name="email_preferences",
+    ),
+    path(
+        "mail/unsubscribe/service/<str:token>/",
+        unsubscribe_views.unsubscribe_service,
+        name="unsubscribe_service",
+    ),
+]
+
+# --- notices: the banner's dismiss button ---
+from .views import notices as notice_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "app/notices/<uuid:public_id>/dismiss/",
+        notice_views.notice_dismiss,
+        name="notice_dismiss",
+    ),
+]

@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     closure,
     deletion,
     holds,
+    notices,
     policies,
     requests,
     support,

@@ -21,8 +21,10 @@ from privacy import archive as service
 from privacy.models import (
     AccessArchive,
     ClientClosure,
+    EmailPreference,
     LegalHold,
-    PolicyNotice,
+    Notice,
+    NoticeDelivery,
     PolicyVersion,
     SupportAccessLog,
     SupportGrant,
@@ -88,7 +90,13 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         published_at=now,
         published_by=user,
     )
-    PolicyNotice.objects.create(version=policy, user=user, notified_at=now)
+    # The policy change's notice (mailed to them, dismissed), one they wrote, their choices.
+    notice = Notice.objects.create(
+        policy_version=policy, title=f"Policy {label}", body="Changes", sent_at=now
+    )
+    NoticeDelivery.objects.create(notice=notice, user=user, delivered_at=now, dismissed_at=now)
+    Notice.objects.create(title=f"Written by {label}", body="Hello", created_by=user)
+    EmailPreference.objects.create(user=user, service_notices=False)
     grant = SupportGrant.objects.create(
         user=user, granted_at=now, expires_at=now + timedelta(days=2), note=f"Look {label}"
     )

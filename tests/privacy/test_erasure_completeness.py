@@ -68,7 +68,9 @@ EXPECTED = {
     "privacy.AccessArchive",
     "privacy.LegalHold",
     "privacy.PolicyVersion",
-    "privacy.PolicyNotice",
+    "privacy.EmailPreference",
+    "privacy.Notice",
+    "privacy.NoticeDelivery",
     "privacy.SupportGrant",
     "privacy.SupportAccessLog",
     "privacy.ClientClosure",
@@ -224,7 +226,11 @@ def _fill(zeb, bob, alice, staff, client_a):
     version = pm.PolicyVersion.objects.create(
         label="erasure-test", effective_on=now.date(), body="Policy", published_by=zeb
     )
-    pm.PolicyNotice.objects.create(version=version, user=zeb, notified_at=now)
+    notice = pm.Notice.objects.create(
+        policy_version=version, title="Policy", body="Changes", sent_at=now, created_by=zeb
+    )
+    pm.NoticeDelivery.objects.create(notice=notice, user=zeb, delivered_at=now, dismissed_at=now)
+    pm.EmailPreference.objects.create(user=zeb, service_notices=False)
     grant = pm.SupportGrant.objects.create(
         user=zeb, granted_at=now, expires_at=now + timedelta(days=2), note=f"call {PHONE}"
     )
