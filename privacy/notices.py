@@ -19,6 +19,7 @@ A material policy change's notice is a Notice too (`policy_version` set, privacy
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,7 @@ NOTICE_BATCH = 500
 # The notices that are or will be current, for the banner on every page.
 CURRENT_CACHE_KEY = "privacy:notices-current"
 CURRENT_CACHE_SECONDS = 300
+CURRENT_GENERATION_KEY = "privacy:notices-generation"
 
 # The periodic sweep finishes the sends started this recently (a worker that died mid-way).
 RESUME_WITHIN = timedelta(days=7)
@@ -136,24 +138,38 @@ def _load_current(now: datetime) -> list[Banner]:
     ]
 
 
-def notices_current(now: datetime | None = None) -> list[Banner]:
-    """The notices current at `now`, from the cache (filled by one query; cleared when a
-    notice is sent or changed). Costs no query while the cache holds them."""
+def _cache_key(client_id: int | None) -> str:
+    """The cache key of the current notices as one client's users see them.
+
+    Per client, because the notices' client lists are read under the request's row-level
+    security (privacy_notice_clients has a client key): a list filled in client A's request
+    holds only A among each notice's clients, right for A's users and wrong for B's. The
+    generation changes whenever a notice is saved or sent, retiring every client's entry."""
+    generation = cache.get_or_set(CURRENT_GENERATION_KEY, time.time_ns, None)
+    return f"{CURRENT_CACHE_KEY}:{generation}:{client_id or '-'}"
+
+
+def notices_current(now: datetime | None = None, *, client_id: int | None = None) -> list[Banner]:
+    """The notices current at `now` as the users of `client_id` (None: visitors and staff)
+    see them, from the cache (filled by one query; retired when a notice is sent or changed).
+    Costs no query while the cache holds them."""
     now = now or timezone.now()
-    cached = cache.get(CURRENT_CACHE_KEY)
+    key = _cache_key(client_id)
+    cached = cache.get(key)
     if cached is None:
         cached = _load_current(now)
-        cache.set(CURRENT_CACHE_KEY, cached, CURRENT_CACHE_SECONDS)
+        cache.set(key, cached, CURRENT_CACHE_SECONDS)
     return [banner for banner in cached if banner.current(now)]
 
 
 def banners_for(user, now: datetime | None = None) -> list[Banner]:
     """The banners a page shows `user` (AnonymousUser included). At most one query: the
     user's dismissals, asked only when a current notice concerns them."""
-    current = notices_current(now)
+    signed_in = getattr(user, "is_authenticated", False)
+    current = notices_current(now, client_id=user.client_id if signed_in else None)
     if not current:
         return []
-    if not getattr(user, "is_authenticated", False):
+    if not signed_in:
         return [b for b in current if b.audience == Notice.Audience.ALL]
     if user.client_id is None:
         return []  # HexCM staff are in no notice's audience
@@ -169,7 +185,7 @@ def banners_for(user, now: datetime | None = None) -> list[Banner]:
 
 
 def clear_current_cache() -> None:
-    transaction.on_commit(lambda: cache.delete(CURRENT_CACHE_KEY))
+    transaction.on_commit(lambda: cache.set(CURRENT_GENERATION_KEY, time.time_ns(), None))
 
 
 # --- services -----------------------------------------------------------------------------

@@ -361,10 +361,11 @@ def test_the_banner_costs_a_constant_number_of_queries(
     client.force_login(personas.bob)
     client.get(reverse("account_settings"))  # fills the cache
     with django_assert_num_queries(0):
-        current = notices.notices_current()
+        current = notices.notices_current(client_id=personas.bob.client_id)
     assert len(current) == count
     with django_assert_num_queries(1):  # the user's dismissals, one query for all notices
         assert len(notices.banners_for(personas.bob)) == count
+    notices.notices_current()  # visitors' entry (each audience's is filled once)
     with django_assert_num_queries(0):  # anonymous: those for all, no query at all
         assert len(notices.banners_for(AnonymousUser())) == (count + 1) // 2
     # a page asks once about notices, whether it shows 1 or 10
@@ -372,3 +373,24 @@ def test_the_banner_costs_a_constant_number_of_queries(
         html = client.get(reverse("account_settings")).content.decode()
     assert html.count('class="notice-banner"') == count
     assert len([q for q in queries if "privacy_notice" in q["sql"]]) == 1
+
+
+def test_a_notice_for_two_clients_reaches_both_whoever_fills_the_cache_first(client, personas, sam):
+    """The audience table is under row-level security, so a request of client B reads only
+    B's row of it: the cache it fills must not hide the notice from client A's users."""
+    now = timezone.now()
+    draft(
+        clients=[personas.client_a, personas.client_b],
+        sent_at=now - datetime.timedelta(hours=1),
+        current_until=now + datetime.timedelta(days=7),
+    )
+    client.force_login(personas.dan)  # client B's request fills the cache first
+    assert TITLE in client.get(reverse("dashboard")).content.decode()
+    client.force_login(personas.bob)
+    assert TITLE in client.get(reverse("dashboard")).content.decode()
+    with connection.cursor() as cursor:  # the table really is tenant-restricted
+        cursor.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class"
+            " WHERE relname = 'privacy_notice_clients'"
+        )
+        assert cursor.fetchone() == (True, True)

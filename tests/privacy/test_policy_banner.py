@@ -4,7 +4,7 @@
 Moved with issue 19: the banner is the policy change's Notice, so the versions here are
 published through policy_publish (which makes and sends it), anonymous visitors on the public
 site now see it too (the policy promises an announcement on the website), and the cache holds
-the current notices (notices.CURRENT_CACHE_KEY)."""
+the current notices (notices._cache_key, per client)."""
 
 import datetime
 
@@ -77,10 +77,10 @@ def test_the_banner_is_read_from_the_cache_after_the_first_page(
 ):
     client.force_login(personas.bob)
     client.get(reverse("dashboard"))
-    (cached,) = cache.get(notices.CURRENT_CACHE_KEY)
+    (cached,) = cache.get(notices._cache_key(personas.bob.client_id))
     assert (cached.policy_label, cached.policy_effective_on) == ("3", datetime.date(2027, 1, 1))
     with django_assert_num_queries(0):
-        assert notices.notices_current() == [cached]
+        assert notices.notices_current(client_id=personas.bob.client_id) == [cached]
     with django_assert_num_queries(1):  # Bob's dismissals
         assert notices.banners_for(personas.bob) == [cached]
 
@@ -90,7 +90,7 @@ def test_publishing_clears_the_cached_banner(
 ):
     client.force_login(personas.bob)
     client.get(reverse("dashboard"))  # caches "nothing current"
-    assert cache.get(notices.CURRENT_CACHE_KEY) == []
+    assert cache.get(notices._cache_key(personas.bob.client_id)) == []
     version = PolicyVersion.objects.create(
         label="9",
         effective_on=timezone.localdate() + datetime.timedelta(days=20),
