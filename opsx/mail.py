@@ -10,24 +10,50 @@ template engine), the `.html` one with it.
 A body is personal data and may carry a secret link (password reset, invitation): once a
 message is sent or has failed for good its body and headers are emptied in the transaction that
 records the outcome, and a pending message with a secret link expires with the link.
+
+Every message but a legal notice or account mail carries its recipient's own unsubscribe link,
+in the body and in the one-click `List-Unsubscribe` headers (RFC 8058). Whether it may still go
+is asked again at send time, under the row's lock: the suppression list (opsx.suppression) and
+the check the category's app registered (`register_category`), so an opt-out or a bounce
+recorded after the message was queued still stops it.
+
+Bulk mail (a newsletter issue) is a MailBatch: the body is stored once, each recipient is a row
+inserted by one INSERT ... SELECT, and Celery sends the rows in chunks over one SMTP connection
+each (`start_batch`).
 """
 
+import contextlib
 import logging
 import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import Count, Q
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
-from .models import OutboundMessage
+from . import suppression
+from .models import MailBatch, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
 Category = OutboundMessage.Category
+Status = OutboundMessage.Status
+
+# The categories whose every message carries an unsubscribe link (the others are always sent).
+UNSUBSCRIBABLE = (Category.SERVICE, Category.NEWSLETTER, Category.REFERRAL)
+
+# How long a chunk of a batch stays claimed by the task sending it: past it, another run takes
+# what is left (the claimer died). Long enough for MAIL_BATCH_SIZE messages at a slow pace.
+BATCH_LEASE = timedelta(minutes=15)
 
 # How many pending messages one run of the periodic task delivers at most.
 RESEND_BATCH = 200
@@ -41,6 +67,40 @@ def render_text(template_name: str, context: dict, request=None) -> str:
     return render_to_string(template_name, context, request, using=TEXT_ENGINE)
 
 
+@dataclass(frozen=True)
+class CategoryRules:
+    """What the app that owns a category tells the outbox (registered in its `ready()`).
+
+    `may_send(address)`: asked at send time, under the message's lock; False ends the message
+    unsent ("suppressed"). `unsubscribe_url(address)`: the recipient's own absolute link."""
+
+    may_send: Callable[[str], bool] | None = None
+    unsubscribe_url: Callable[[str], str] | None = None
+
+
+_rules: dict[str, CategoryRules] = {}
+
+
+def register_category(
+    category: str,
+    *,
+    may_send: Callable[[str], bool] | None = None,
+    unsubscribe_url: Callable[[str], str] | None = None,
+) -> None:
+    _rules[category] = CategoryRules(may_send=may_send, unsubscribe_url=unsubscribe_url)
+
+
+def unsubscribe_url_for(category: str, address: str) -> str:
+    """The recipient's unsubscribe link for a message of `category` ("" for legal and account
+    mail); LookupError if the category's app registered no builder."""
+    if category not in UNSUBSCRIBABLE:
+        return ""
+    rules = _rules.get(category)
+    if rules is None or rules.unsubscribe_url is None:
+        raise LookupError(f"No unsubscribe link builder is registered for {category} mail")
+    return rules.unsubscribe_url(address)
+
+
 def queue(
     *,
     to: str,
@@ -48,14 +108,24 @@ def queue(
     context: dict,
     category: str,
     secret_ttl: timedelta | None = None,
+    unsubscribe_url: str | None = None,
 ) -> OutboundMessage:
     """Render `emails/<template>-*` and record it for delivery after the transaction commits.
 
     `secret_ttl` is the lifetime of the shortest secret link in the message: past it the
     message is never sent (the periodic task marks it failed and purges it). The caller knows
     its link's lifetime, so every caller whose mail carries one passes it.
+
+    Service, newsletter and referral mail need the recipient's unsubscribe link: given here, or
+    built by the category's registered builder. Templates get it as `unsubscribe_url`.
     """
-    context = {"site_url": settings.SITE_URL, **context}
+    if category in UNSUBSCRIBABLE and not unsubscribe_url:
+        unsubscribe_url = unsubscribe_url_for(category, to)
+    context = {
+        "site_url": settings.SITE_URL,
+        "unsubscribe_url": unsubscribe_url or "",
+        **context,
+    }
     subject = " ".join(render_text(f"emails/{template}-subject.txt", context).split())
     body_text = render_text(f"emails/{template}-body.txt", context).strip()
     try:
@@ -69,6 +139,7 @@ def queue(
         body_html=body_html,
         category=category,
         secret_ttl=secret_ttl,
+        unsubscribe_url=unsubscribe_url or "",
     )
 
 
@@ -100,10 +171,21 @@ def queue_email_message(
 
 
 def _record(
-    *, to, subject, body_text, body_html, category, headers=None, secret_ttl=None
+    *,
+    to,
+    subject,
+    body_text,
+    body_html,
+    category,
+    headers=None,
+    secret_ttl=None,
+    unsubscribe_url="",
 ) -> OutboundMessage:
+    if category in UNSUBSCRIBABLE and not unsubscribe_url:
+        raise ValueError(f"{category} mail must carry an unsubscribe link")
     now = timezone.now()
     message = OutboundMessage.objects.create(
+        unsubscribe_url=unsubscribe_url,
         to_email=to,
         from_email=settings.DEFAULT_FROM_EMAIL,
         subject=subject[:998],
@@ -137,35 +219,49 @@ def _enqueue(message_id) -> None:
         )
 
 
-def deliver(message_id) -> bool:
+def deliver(message_id, *, connection=None, batch: MailBatch | None = None) -> bool:
     """Send one pending message now. Returns True if this call sent it.
 
     The row stays locked while SMTP talks, so a second worker skips it; if SMTP fails, the
     attempt is recorded and the next try is pushed back exponentially. A message past its
-    `expires_at` is not sent but failed. Whatever ends the message (sent, failed for good,
-    expired) purges its body in the same save.
+    `expires_at` is not sent but failed; one whose address is suppressed or whose recipient
+    opted out since it was queued is not sent but "suppressed". Whatever ends the message
+    (sent, failed for good, expired, suppressed) purges its body in the same save.
+
+    `connection`: an open SMTP connection to reuse (a batch's); `batch`: the message's batch,
+    already loaded (its body), so a chunk reads it once.
     """
     with transaction.atomic():
         message = (
             OutboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboundMessage.Status.PENDING)
+            .filter(pk=message_id, status=Status.PENDING)
             .first()
         )
         if message is None:
             return False  # already sent, given up, or being sent by someone else right now
         if message.expires_at is not None and message.expires_at <= timezone.now():
-            message.status = OutboundMessage.Status.FAILED
+            message.status = Status.FAILED
             message.last_error = EXPIRED_ERROR
             message.save(update_fields=["status", "last_error", *_purge(message)])
             return False
+        refusal = _refusal(message)
+        if refusal:
+            message.status = Status.SUPPRESSED
+            message.last_error = refusal
+            message.save(update_fields=["status", "last_error", *_purge(message)])
+            return False
+        if message.batch_id is not None and (batch is None or batch.pk != message.batch_id):
+            batch = message.batch
         message.attempts += 1
         try:
-            _smtp_send(message)
+            _smtp_send(message, connection=connection, batch=batch)
         except Exception as exc:
+            if connection is not None:
+                _close_quietly(connection)  # it may be broken: the next send opens a new one
             message.last_error = _error_summary(exc, message)
             fields = ["attempts", "last_error", "status", "next_attempt_at"]
             if message.attempts >= settings.MAIL_MAX_ATTEMPTS:
-                message.status = OutboundMessage.Status.FAILED
+                message.status = Status.FAILED
                 fields += _purge(message)
             message.next_attempt_at = timezone.now() + _backoff(message.attempts)
             message.save(update_fields=fields)
@@ -173,7 +269,7 @@ def deliver(message_id) -> bool:
                 "Mail %s failed (attempt %s): %s", message.pk, message.attempts, message.last_error
             )
             return False
-        message.status = OutboundMessage.Status.SENT
+        message.status = Status.SENT
         message.sent_at = timezone.now()
         message.last_error = ""
         message.save(
@@ -183,6 +279,20 @@ def deliver(message_id) -> bool:
 
 
 EXPIRED_ERROR = "expired: the link in this message stopped working before it could be sent"
+SUPPRESSED_ERROR = "not sent: the address is on the suppression list (a bounce or a complaint)"
+OPTED_OUT_ERROR = "not sent: the recipient opted out of this kind of mail before it went"
+
+
+def _refusal(message: OutboundMessage) -> str:
+    """Why `message` must not go now ("" if it may): asked at send time, so what changed since
+    it was queued counts."""
+    if suppression.is_suppressed(message.to_email, category=message.category):
+        return SUPPRESSED_ERROR
+    rules = _rules.get(message.category)
+    if rules is not None and rules.may_send is not None and not rules.may_send(message.to_email):
+        return OPTED_OUT_ERROR
+    return ""
+
 
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
@@ -193,7 +303,8 @@ def _purge(message: OutboundMessage) -> list[str]:
     message.body_text = ""
     message.body_html = ""
     message.headers = {}
-    return ["body_text", "body_html", "headers"]
+    message.unsubscribe_url = ""
+    return ["body_text", "body_html", "headers", "unsubscribe_url"]
 
 
 def _error_summary(exc: Exception, message: OutboundMessage) -> str:
@@ -213,24 +324,27 @@ def expire_pending() -> int:
     with transaction.atomic():
         ids = list(
             OutboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=OutboundMessage.Status.PENDING, expires_at__lte=timezone.now())
+            .filter(status=Status.PENDING, expires_at__lte=timezone.now())
             .values_list("pk", flat=True)
         )
         return OutboundMessage.objects.filter(pk__in=ids).update(
-            status=OutboundMessage.Status.FAILED,
+            status=Status.FAILED,
             last_error=EXPIRED_ERROR,
             body_text="",
             body_html="",
             headers={},
+            unsubscribe_url="",
         )
 
 
 def deliver_pending(*, limit: int = RESEND_BATCH) -> int:
     """Send what is still pending and due; called by the periodic task. Returns how many sent.
-    Expired messages are failed and purged first, never sent."""
+    Expired messages are failed and purged first, never sent. A batch's messages are left to
+    its own tasks, restarted here when none is sending them (`resume_batches`)."""
     expire_pending()
+    resume_batches()
     due = OutboundMessage.objects.filter(
-        status=OutboundMessage.Status.PENDING, next_attempt_at__lte=timezone.now()
+        status=Status.PENDING, next_attempt_at__lte=timezone.now(), batch__isnull=True
     ).order_by("next_attempt_at")
     ids = list(due.values_list("pk", flat=True)[:limit])
     return sum(deliver(message_id) for message_id in ids)
@@ -240,15 +354,183 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 6 * 3600))
 
 
-def _smtp_send(message: OutboundMessage) -> None:
+def _smtp_send(message: OutboundMessage, *, connection=None, batch: MailBatch | None = None):
+    body_text, body_html = message.body_text, message.body_html
+    unsubscribe_url = message.unsubscribe_url
+    if batch is not None:
+        if not unsubscribe_url:
+            unsubscribe_url = unsubscribe_url_for(message.category, message.to_email)
+        placeholder = MailBatch.UNSUBSCRIBE_PLACEHOLDER
+        body_text = batch.body_text.replace(placeholder, unsubscribe_url)
+        body_html = batch.body_html.replace(placeholder, escape(unsubscribe_url))
+    headers = {"Message-ID": f"<{message.pk}@opsx>", **message.headers}
+    if unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.body_text,
+        body=body_text,
         from_email=message.from_email,
         to=[message.to_email],
-        headers={"Message-ID": f"<{message.pk}@opsx>", **message.headers},
-        connection=get_connection(fail_silently=False),
+        headers=headers,
+        connection=connection or get_connection(fail_silently=False),
     )
-    if message.body_html:
-        email.attach_alternative(message.body_html, "text/html")
+    if body_html:
+        email.attach_alternative(body_html, "text/html")
     email.send()
+
+
+# --- batches (bulk mail) -------------------------------------------------------------------
+
+
+def create_batch(*, category: str, subject: str, body_text: str, body_html: str) -> MailBatch:
+    """Store a body for many recipients. Put MailBatch.UNSUBSCRIBE_PLACEHOLDER where each
+    recipient's own unsubscribe link goes (both bodies)."""
+    if category in UNSUBSCRIBABLE and MailBatch.UNSUBSCRIBE_PLACEHOLDER not in body_text:
+        raise ValueError("A bulk mail's text body must carry the unsubscribe link placeholder")
+    return MailBatch.objects.create(
+        category=category,
+        subject=" ".join(subject.split())[:998],
+        body_text=body_text,
+        body_html=body_html,
+    )
+
+
+def batch_add_recipients(batch: MailBatch, emails) -> int:
+    """Record one pending message of `batch` per address of `emails` (a queryset of
+    `values_list("email", flat=True)`) in one INSERT ... SELECT: no row per address passes
+    through Python. Addresses already in the batch are skipped (the unique constraint), so a
+    run resumed after a crash neither skips nor repeats anyone. Returns how many it recorded."""
+    select_sql, params = emails.query.sql_with_params()
+    table = OutboundMessage._meta.db_table
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (
+                id, category, to_email, from_email, subject, body_text, body_html, headers,
+                batch_id, unsubscribe_url, status, attempts, last_error, next_attempt_at,
+                created_at, event
+            )
+            SELECT gen_random_uuid(), %s, lower(recipient.email), %s, %s, '', '', '{{}}',
+                %s, '', %s, 0, '', now(), now(), ''
+            FROM ({select_sql}) AS recipient(email)
+            WHERE recipient.email <> ''
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608 (the table is ours, the SELECT is the ORM's, values are params)
+            [
+                batch.category,
+                settings.DEFAULT_FROM_EMAIL,
+                batch.subject,
+                batch.pk,
+                Status.PENDING,
+                *params,
+            ],
+        )
+        added = cursor.rowcount
+    MailBatch.objects.filter(pk=batch.pk).update(recorded_at=timezone.now())
+    return added
+
+
+def batch_progress(batch: MailBatch | str) -> dict[str, int]:
+    """How many of the batch's messages are pending, sent, failed or suppressed (one query)."""
+    counts = OutboundMessage.objects.filter(batch=batch).aggregate(
+        total=Count("pk"),
+        **{status: Count("pk", filter=Q(status=status)) for status in Status.values},
+    )
+    return counts
+
+
+def start_batch(batch: MailBatch) -> None:
+    """Have Celery send the batch once the caller's transaction commits: settings'
+    MAIL_BATCH_PARALLEL chains of tasks, each taking MAIL_BATCH_SIZE recipients at a time."""
+    batch_id = str(batch.pk)
+    transaction.on_commit(lambda: _enqueue_batch(batch_id, settings.MAIL_BATCH_PARALLEL))
+
+
+def _enqueue_batch(batch_id: str, chains: int = 1) -> None:
+    from .tasks import mail_send_batch
+
+    for _ in range(chains):
+        try:
+            mail_send_batch.apply_async(args=[batch_id], retry=False)
+        except Exception as exc:  # the periodic task resumes the batch (resume_batches)
+            logger.warning("Could not enqueue batch %s (%s)", batch_id, type(exc).__name__)
+            return
+
+
+def deliver_batch(batch_id, *, limit: int | None = None) -> tuple[int, bool]:
+    """Send up to `limit` (MAIL_BATCH_SIZE) of the batch's due messages over one SMTP
+    connection, at most MAIL_BULK_RATE_PER_SECOND / MAIL_BATCH_PARALLEL a second. Returns
+    (how many were sent, whether any remain pending and due).
+
+    The chunk is claimed first (its rows' next attempt pushed past BATCH_LEASE, under
+    skip_locked), so parallel chains take different rows; each message is then sent and
+    recorded in its own transaction by `deliver`, so a crash repeats at most the one message
+    SMTP was accepting."""
+    limit = limit or settings.MAIL_BATCH_SIZE
+    batch = MailBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return 0, False
+    ids = _claim(batch, limit)
+    if not ids:
+        _finish(batch)
+        return 0, False
+    rate = settings.MAIL_BULK_RATE_PER_SECOND / max(settings.MAIL_BATCH_PARALLEL, 1)
+    interval = 1 / rate if rate > 0 else 0
+    sent = 0
+    connection = get_connection(fail_silently=False)
+    try:
+        for message_id in ids:
+            started = time.monotonic()
+            try:
+                connection.open()  # a no-op while open; reopens after a failed send closed it
+            except Exception as exc:
+                # The server is unreachable: leave the rest of the chunk to the lease's end.
+                logger.warning("Batch %s: SMTP unreachable (%s)", batch.pk, type(exc).__name__)
+                return sent, True
+            sent += deliver(message_id, connection=connection, batch=batch)
+            if interval:
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        _close_quietly(connection)
+    return sent, True
+
+
+def _claim(batch: MailBatch, limit: int) -> list:
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(batch=batch, status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now + BATCH_LEASE)
+    return ids
+
+
+def _finish(batch: MailBatch) -> None:
+    """Empty the batch's body once none of its messages is pending any more."""
+    pending = OutboundMessage.objects.filter(batch=batch, status=Status.PENDING)
+    if (batch.body_text or batch.body_html) and not pending.exists():
+        MailBatch.objects.filter(pk=batch.pk).update(body_text="", body_html="")
+
+
+def resume_batches() -> int:
+    """Restart the sending of every batch with due pending messages (its chains died or its
+    lease ran out); called by the periodic task. Returns how many batches were restarted."""
+    batch_ids = list(
+        OutboundMessage.objects.filter(
+            status=Status.PENDING, batch__isnull=False, next_attempt_at__lte=timezone.now()
+        )
+        .values_list("batch_id", flat=True)
+        .distinct()[:50]
+    )
+    for batch_id in batch_ids:
+        _enqueue_batch(str(batch_id))
+    return len(batch_ids)
+
+
+def _close_quietly(connection) -> None:
+    with contextlib.suppress(Exception):  # closing a broken connection is best effort
+        connection.close()

@@ -117,7 +117,7 @@ class MailBatch(models.Model):
 
 
 class Suppression(models.Model):
-    """An address OpsX must not mail (except legal notices): a hard bounce, a spam complaint,
+    """An address OpsX must not mail (legal and account mail aside): a hard bounce, a complaint,
     or a friend who asked that no referral mail reach them again.
 
     Only a keyed hash of the normalised address is kept (opsx.personal_data.keyed_hash), so the list
@@ -129,7 +129,7 @@ class Suppression(models.Model):
         REFERRAL_REMOVAL = "referral_removal", "Asked to receive no referral mail"
 
     class Scope(models.TextChoices):
-        ALL = "all", "Every category but legal notices"
+        ALL = "all", "Service notices, newsletter and referral mail"
         REFERRAL = "referral", "Referral mail only"
 
     address_hash = models.CharField(max_length=64)

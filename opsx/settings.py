@@ -231,10 +231,12 @@ MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
 MAIL_MAX_OVERDUE_MINUTES = env.int("MAIL_MAX_OVERDUE_MINUTES", default=10)
 # Unsubscribe links work this long (a newsletter read months later still unsubscribes).
 MAIL_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("MAIL_UNSUBSCRIBE_MAX_AGE_DAYS", default=365)
-# Bulk mail (newsletter) pace: messages one worker sends over one SMTP connection per task,
-# and at most this many per second (0: no limit).
+# Bulk mail (newsletter) pace: messages one task sends over one SMTP connection, and at most
+# this many per second for the whole batch (0: no limit).
 MAIL_BATCH_SIZE = env.int("MAIL_BATCH_SIZE", default=500)
 MAIL_BULK_RATE_PER_SECOND = env.int("MAIL_BULK_RATE_PER_SECOND", default=0)
+# How many chains of batch tasks send one batch side by side (one SMTP connection each).
+MAIL_BATCH_PARALLEL = env.int("MAIL_BATCH_PARALLEL", default=2)
 # The provider's delivery webhooks (/mail/events/<esp>/tracking/) ask for this user:password
 # (HTTP basic auth, anymail's check); unset, our URLconf does not route the webhooks at all
 # (anymail alone would accept unauthenticated calls with a warning).

@@ -18,3 +18,13 @@ def mail_send(self, message_id: str) -> None:
 @shared_task
 def mail_send_pending() -> int:
     return mail.deliver_pending()
+
+
+@shared_task(acks_late=True)
+def mail_send_batch(batch_id: str) -> int:
+    """Send one chunk of a batch, then hand the rest to a new task of the same chain (short
+    tasks: a worker restart loses at most one chunk's lease, which the periodic task resumes)."""
+    sent, more = mail.deliver_batch(batch_id)
+    if more:
+        mail_send_batch.apply_async(args=[batch_id], retry=False)
+    return sent

@@ -1,0 +1,200 @@
+"""The outbox asks again at send time whether a message may go, puts the one-click unsubscribe
+headers on every message that must carry them, and sends a batch over few SMTP connections."""
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from accounts.models import User
+from opsx import mail, suppression
+from opsx.models import MailBatch, OutboundMessage, Suppression
+from tests.conftest import _Inbox, body_of, free_port
+from tests.factories import UserFactory
+
+Category = OutboundMessage.Category
+Status = OutboundMessage.Status
+CONTEXT = {"client": {"name": "Acme"}, "inviter": "Alice", "url": "https://x/", "max_age_days": 7}
+
+
+@pytest.fixture
+def rules(monkeypatch):
+    """A clean category registry for the test (the apps' own rules are put back after)."""
+    registry = {}
+    monkeypatch.setattr(mail, "_rules", registry)
+    return registry
+
+
+def _queue(to="friend@example.com", category=Category.SERVICE, **kwargs):
+    return mail.queue(to=to, template="invitation", context=CONTEXT, category=category, **kwargs)
+
+
+@pytest.mark.django_db
+def test_unsubscribable_mail_needs_a_link(rules):
+    with pytest.raises(LookupError):
+        _queue()  # no link given and no builder registered
+    with pytest.raises(ValueError):
+        mail._record(
+            to="x@example.com", subject="s", body_text="b", body_html="", category="newsletter"
+        )
+    message = _queue(category=Category.ACCOUNT)  # account mail carries none
+    assert message.unsubscribe_url == ""
+
+
+@pytest.mark.django_db
+def test_one_click_headers_at_smtp(smtp_server, rules, django_capture_on_commit_callbacks):
+    mail.register_category(
+        Category.SERVICE, unsubscribe_url=lambda address: f"https://opsx.test/u/{address}/"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _queue(to="friend@example.com")
+        _queue(to="owner@example.com", category=Category.ACCOUNT)
+    by_to = {m["To"]: m for m in smtp_server.messages}
+    service = by_to["friend@example.com"]
+    assert service["List-Unsubscribe"] == "<https://opsx.test/u/friend@example.com/>"
+    assert service["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "List-Unsubscribe" not in by_to["owner@example.com"]
+    sent = OutboundMessage.objects.get(to_email="friend@example.com")
+    assert sent.status == Status.SENT and sent.unsubscribe_url == ""  # purged with the body
+
+
+@pytest.mark.django_db
+def test_opt_out_after_queueing_stops_the_message(
+    smtp_server, rules, django_capture_on_commit_callbacks
+):
+    opted_out = set()
+    mail.register_category(
+        Category.SERVICE,
+        may_send=lambda address: address not in opted_out,
+        unsubscribe_url=lambda address: "https://opsx.test/u/",
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        message = _queue(to="late@example.com")
+    opted_out.add("late@example.com")  # changes mind before the worker gets to it
+    assert mail.deliver(message.pk) is False
+    message.refresh_from_db()
+    assert message.status == Status.SUPPRESSED
+    assert message.body_text == "" and message.unsubscribe_url == ""
+    assert smtp_server.messages == []
+
+
+@pytest.mark.django_db
+def test_suppressed_address_gets_legal_and_account_mail_only(
+    smtp_server, rules, django_capture_on_commit_callbacks
+):
+    mail.register_category(Category.SERVICE, unsubscribe_url=lambda a: "https://opsx.test/u/")
+    mail.register_category(Category.REFERRAL, unsubscribe_url=lambda a: "https://opsx.test/r/")
+    suppression.suppress(
+        "Bounced@Example.com ", reason=Suppression.Reason.HARD_BOUNCE, scope=Suppression.Scope.ALL
+    )
+    suppression.suppress(
+        "friend@example.com",
+        reason=Suppression.Reason.REFERRAL_REMOVAL,
+        scope=Suppression.Scope.REFERRAL,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        service = _queue(to="bounced@example.com")
+        legal = _queue(to="bounced@example.com", category=Category.LEGAL)
+        account = _queue(to="bounced@example.com", category=Category.ACCOUNT)
+        referral = _queue(to="friend@example.com", category=Category.REFERRAL)
+        friend_service = _queue(to="friend@example.com")
+    status = dict(OutboundMessage.objects.values_list("pk", "status"))
+    assert status[service.pk] == Status.SUPPRESSED
+    assert status[referral.pk] == Status.SUPPRESSED
+    assert status[legal.pk] == status[account.pk] == status[friend_service.pk] == Status.SENT
+    assert len(smtp_server.messages) == 3
+    # The list keeps no address, only its keyed hash.
+    assert not Suppression.objects.filter(address_hash__icontains="example").exists()
+    assert suppression.lift("bounced@example.com") == 1
+    assert not suppression.is_suppressed("bounced@example.com", category=Category.SERVICE)
+
+
+class _Sessions(_Inbox):
+    """Counts the SMTP connections the messages came over (a connection: one peer port)."""
+
+    def __init__(self):
+        super().__init__()
+        self.peers = set()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.peers.add(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def smtp_sessions(settings):
+    inbox = _Sessions()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield inbox
+    controller.stop()
+
+
+@pytest.mark.django_db
+def test_batch_is_recorded_once_and_sent_over_one_connection(smtp_sessions, rules, settings):
+    settings.MAIL_BATCH_SIZE = 50
+    mail.register_category(
+        Category.NEWSLETTER,
+        may_send=lambda address: not address.startswith("gone"),
+        unsubscribe_url=lambda address: f"https://opsx.test/n/{address}/?a=1&b=2",
+    )
+    UserFactory.create_batch(7)
+    UserFactory(email="gone@example.com")
+    emails = User.objects.values_list("email", flat=True)
+    placeholder = MailBatch.UNSUBSCRIBE_PLACEHOLDER
+    batch = mail.create_batch(
+        category=Category.NEWSLETTER,
+        subject="Issue\r\nBcc: x@evil.example",
+        body_text=f"News.\nUnsubscribe: {placeholder}",
+        body_html=f'<p>News.</p><a href="{placeholder}">Unsubscribe</a>',
+    )
+    assert batch.subject == "Issue Bcc: x@evil.example"  # one line: no header injection
+    assert mail.batch_add_recipients(batch, emails) == 8
+    assert mail.batch_add_recipients(batch, emails) == 0  # a resumed run repeats nobody
+    UserFactory(email="late@example.com")
+    assert mail.batch_add_recipients(batch, emails) == 1  # ...and skips nobody
+
+    sent, more = mail.deliver_batch(batch.pk)
+    assert (sent, more) == (8, True)
+    assert mail.deliver_batch(batch.pk) == (0, False)
+    assert len(smtp_sessions.peers) == 1  # one connection for the whole chunk
+    messages = {m["To"]: m for m in smtp_sessions.messages}
+    assert "gone@example.com" not in messages
+    text = body_of(messages["late@example.com"])
+    assert "https://opsx.test/n/late@example.com/?a=1&b=2" in text
+    html = messages["late@example.com"].get_body(preferencelist=("html",)).get_content()
+    assert 'href="https://opsx.test/n/late@example.com/?a=1&amp;b=2"' in html
+    assert messages["late@example.com"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail.batch_progress(batch) == {
+        "total": 9,
+        "pending": 0,
+        "sent": 8,
+        "failed": 0,
+        "suppressed": 1,
+    }
+    batch.refresh_from_db()
+    assert batch.body_text == "" and batch.body_html == ""  # purged once nothing is pending
+
+
+@pytest.mark.django_db
+def test_batch_chains_take_different_rows(smtp_sessions, rules, settings):
+    """Two chains claim disjoint chunks: nobody is sent twice."""
+    settings.MAIL_BATCH_SIZE = 3
+    mail.register_category(Category.NEWSLETTER, unsubscribe_url=lambda a: "https://opsx.test/n/")
+    UserFactory.create_batch(6)
+    batch = mail.create_batch(
+        category=Category.NEWSLETTER,
+        subject="Issue",
+        body_text=MailBatch.UNSUBSCRIBE_PLACEHOLDER,
+        body_html="",
+    )
+    mail.batch_add_recipients(batch, User.objects.values_list("email", flat=True))
+    first = mail._claim(batch, 3)
+    second = mail._claim(batch, 3)
+    assert len(first) == len(second) == 3 and not set(first) & set(second)
+    assert mail._claim(batch, 3) == []  # all leased
+    for message_id in first + second:
+        mail.deliver(message_id, batch=batch)
+    assert len(smtp_sessions.messages) == 6
+    assert len({m["To"] for m in smtp_sessions.messages}) == 6
