@@ -9,3 +9,15 @@ class PrivacyConfig(AppConfig):
         # Every app's personal_data.py joins the registry (opsx/personal_data.py) that the
         # access archive and erasure read.
         autodiscover_modules("personal_data")
+
+        from opsx import mail
+
+        from . import newsletter
+
+        # Newsletter mail: only to confirmed subscribers (asked at send time), each with their
+        # own one-click unsubscribe link.
+        mail.register_category(
+            mail.Category.NEWSLETTER,
+            may_send=newsletter.may_send,
+            unsubscribe_url=newsletter.unsubscribe_url,
+        )

@@ -37,7 +37,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import limit_consume, retry_time
 from clients import audit
-from opsx import mail, signed_links
+from opsx import mail, signed_links, suppression
 from opsx import markdown as opsx_markdown
 from opsx.models import MailBatch, OutboundMessage
 from opsx.personal_data import keyed_hash
@@ -116,14 +116,16 @@ def newsletter_subscribe(*, name: str, email: str) -> NewsletterSubscriber | Non
 
     New address: a PENDING subscriber (source PUBLIC_FORM, CONSENT_TEXT) and a confirmation
     mail. Pending: its name and wording refreshed, its expiry restarted, the mail sent again.
-    Confirmed: nothing (no mail either). Each confirmation mail counts against
+    Confirmed, or on the suppression list (a bounce, a complaint): nothing. Each confirmation mail counts against
     NEWSLETTER_CONFIRMATIONS_PER_ADDRESS_PER_DAY; past it the sign-up is recorded but not
     mailed, silently, like everything else the form does not tell. Returns the subscriber (None
-    for a confirmed one). `email` must be valid (the form checks it); `name` is flattened to
+    when nothing was done). `email` must be valid (the form checks it); `name` is flattened to
     one line whatever the caller passed."""
     email = normalise(email)
     name = " ".join(name.split())[:150]
     now = timezone.now()
+    if suppression.is_suppressed(email, category=Category.NEWSLETTER):
+        return None  # a bounce or a complaint: never mailed again, not even the link
     candidate = NewsletterSubscriber(
         email=email,
         name=name,
@@ -373,7 +375,11 @@ def send_issue(issue: NewsletterIssue, actor: User | None) -> NewsletterIssue:
                 changes={"status": (NewsletterIssue.Status.DRAFT, NewsletterIssue.Status.SENDING)},
             )
     with transaction.atomic():
-        issue = NewsletterIssue.objects.select_for_update().select_related("batch").get(pk=issue.pk)
+        issue = (
+            NewsletterIssue.objects.select_for_update(of=("self",))
+            .select_related("batch")
+            .get(pk=issue.pk)
+        )
         batch = issue.batch
         if batch is None or batch.recorded_at is not None:
             return issue  # recorded already: the fan-out is under way
@@ -399,7 +405,11 @@ def issue_progress(issue: NewsletterIssue) -> dict | None:
 def issue_finish(issue: NewsletterIssue) -> bool:
     """Mark a SENDING issue SENT once its batch is recorded and has nothing pending. True if
     it did."""
-    issue = NewsletterIssue.objects.select_for_update().select_related("batch").get(pk=issue.pk)
+    issue = (
+        NewsletterIssue.objects.select_for_update(of=("self",))
+        .select_related("batch")
+        .get(pk=issue.pk)
+    )
     if issue.status != NewsletterIssue.Status.SENDING or issue.batch is None:
         return False
     if issue.batch.recorded_at is None:
