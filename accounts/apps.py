@@ -5,4 +5,14 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (allauth's email_changed hook)
+        from opsx import mail
+
+        from . import receivers, referrals  # noqa: F401  (receivers: allauth's signals)
+
+        # Referral mail: asked again at send time, and its unsubscribe link is the friend's
+        # "remove my information" link.
+        mail.register_category(
+            mail.Category.REFERRAL,
+            may_send=referrals.may_send,
+            unsubscribe_url=referrals.removal_url,
+        )

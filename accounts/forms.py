@@ -66,3 +66,18 @@ class RoleForm(forms.Form):
 
 class NameForm(forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
+
+
+class ReferralForm(forms.Form):
+    """Tell a friend: the service (accounts.referrals.referral_create) checks everything again
+    and reports its refusals on this form."""
+
+    name = forms.CharField(label="Your friend's name", max_length=150)
+    email = forms.EmailField(label="Their email address", max_length=254)
+    note = forms.CharField(
+        label="A note from you (optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Plain text, up to 1,000 characters; it is sent as you write it.",
+    )

@@ -45,6 +45,18 @@ register(
         title="Invitations",
     ),
     Holding(
+        "accounts.Referral",
+        user_fields=("referrer",),
+        email_fields=("friend_email",),
+        # The referrer sees the friends they named (they typed it); a friend who signed up
+        # sees what was said about them and sent to them, never who the other referrers were.
+        export=("public_id", "friend_name", "friend_email", "note", "status", "created_at"),
+        # Both sides go: the referrer's referrals with them, and referrals to the person's
+        # addresses (the friend's data).
+        erase=Erase.DELETE,
+        title="Friends you told about OpsX, and invitations to you",
+    ),
+    Holding(
         "account.EmailAddress",
         user_fields=("user",),
         email_fields=("email",),

@@ -396,6 +396,9 @@ def invitation_accept(*, invitation: Invitation, full_name: str, password: str) 
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_user = user
     invitation.save(update_fields=["status", "accepted_user"])
+    from .referrals import referrals_signed_up  # referrals builds on this module
+
+    referrals_signed_up(user=user, email=user.email)
     audit.record(
         actor=user,
         action=audit.Action.INVITATION_ACCEPTED,

@@ -45,6 +45,9 @@ VALUE_FIELDS = frozenset(
         "revoke_reason",
         "device_policy",
         "platform",
+        "service_notices",
+        "newsletter",
+        "audience",
     }
 )
 

@@ -180,6 +180,28 @@ class AuditEvent(models.Model):
             "newsletter_issue.finished",
             "finished sending a newsletter issue",
         )
+        SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
+        REFERRAL_SENT = "referral.sent", "told a friend about OpsX"
+        REFERRAL_DATA_REMOVED = "referral.data_removed", "removed a friend's referral data"
+        REFERRALS_SIGNED_UP = "referrals.signed_up", "signed up after a referral"
+        REFERRAL_REMINDERS_SENT = "referral.reminders_sent", "sent referral reminders"
+        REFERRALS_EXPIRED = "referrals.expired", "deleted referrals past their retention"
+        TESTIMONIAL_SAVED = "testimonial.saved", "saved a testimonial"
+        TESTIMONIAL_CONSENT_REQUESTED = (
+            "testimonial.consent_requested",
+            "asked a person to consent to a testimonial",
+        )
+        TESTIMONIAL_APPROVED = "testimonial.approved", "a person approved their testimonial"
+        TESTIMONIAL_DECLINED = "testimonial.declined", "a person declined their testimonial"
+        TESTIMONIAL_PUBLISHED = "testimonial.published", "published a testimonial"
+        TESTIMONIAL_UNPUBLISHED = "testimonial.unpublished", "took a testimonial off the site"
+        TESTIMONIAL_WITHDRAWN = "testimonial.withdrawn", "withdrew consent to a testimonial"
+        TESTIMONIAL_DELETED = "testimonial.deleted", "deleted a testimonial"
+        EMAIL_PREFERENCES_CHANGED = "email_preferences.changed", "changed email preferences"
+        NOTICE_SAVED = "notice.saved", "saved a notice"
+        NOTICE_SENT = "notice.sent", "sent a notice"
+        NOTICE_DELIVERED = "notice.delivered", "finished mailing a notice"
+        NOTICE_DISMISSED = "notice.dismissed", "dismissed a notice"
 
     created_at = models.DateTimeField(default=timezone.now)
     # None: an event about HexCM staff or with no client. PROTECT: the trail outlives nothing

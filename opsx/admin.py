@@ -18,6 +18,8 @@ _METADATA_FIELDS = [
     "expires_at",
     "created_at",
     "sent_at",
+    "event",
+    "event_at",
 ]
 
 
@@ -33,8 +35,11 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "sent_at",
+        "event",
     ]
-    list_filter = ["status", "category"]
+    # Status shows what we did (sent, failed for good, not sent: suppressed or opted out);
+    # event what the provider reported afterwards (bounce, complaint, soft bounce).
+    list_filter = ["status", "event", "category"]
     search_fields = ["to_email", "subject"]
     date_hierarchy = "created_at"
     fields = _METADATA_FIELDS

@@ -25,6 +25,7 @@ each (`start_batch`).
 import contextlib
 import logging
 import re
+import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -260,7 +261,7 @@ def deliver(message_id, *, connection=None, batch: MailBatch | None = None) -> b
                 _close_quietly(connection)  # it may be broken: the next send opens a new one
             message.last_error = _error_summary(exc, message)
             fields = ["attempts", "last_error", "status", "next_attempt_at"]
-            if message.attempts >= settings.MAIL_MAX_ATTEMPTS:
+            if message.attempts >= settings.MAIL_MAX_ATTEMPTS or _permanent(exc):
                 message.status = Status.FAILED
                 fields += _purge(message)
             message.next_attempt_at = timezone.now() + _backoff(message.attempts)
@@ -348,6 +349,18 @@ def deliver_pending(*, limit: int = RESEND_BATCH) -> int:
     ).order_by("next_attempt_at")
     ids = list(due.values_list("pk", flat=True)[:limit])
     return sum(deliver(message_id) for message_id in ids)
+
+
+def _permanent(exc: Exception) -> bool:
+    """Whether the SMTP server refused the message for good (a 5xx reply: no such mailbox,
+    policy refusal); trying again would only be refused again. 4xx and lost connections are
+    temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -498,6 +511,7 @@ def deliver_batch(batch_id, *, limit: int | None = None) -> tuple[int, bool]:
 
 def _claim(batch: MailBatch, limit: int) -> list:
     now = timezone.now()
+    MailBatch.objects.filter(pk=batch.pk).update(heartbeat_at=now)
     with transaction.atomic():
         ids = list(
             OutboundMessage.objects.select_for_update(skip_locked=True)
@@ -517,14 +531,16 @@ def _finish(batch: MailBatch) -> None:
 
 
 def resume_batches() -> int:
-    """Restart the sending of every batch with due pending messages (its chains died or its
-    lease ran out); called by the periodic task. Returns how many batches were restarted."""
+    """Restart the sending of every batch with due pending messages whose chains have not
+    taken a chunk for a lease's length (they died); called by the periodic task. Returns how many batches were restarted."""
+    now = timezone.now()
+    due = OutboundMessage.objects.filter(
+        batch=OuterRef("pk"), status=Status.PENDING, next_attempt_at__lte=now
+    )
     batch_ids = list(
-        OutboundMessage.objects.filter(
-            status=Status.PENDING, batch__isnull=False, next_attempt_at__lte=timezone.now()
-        )
-        .values_list("batch_id", flat=True)
-        .distinct()[:50]
+        MailBatch.objects.filter(Exists(due))
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_LEASE))
+        .values_list("pk", flat=True)[:50]
     )
     for batch_id in batch_ids:
         _enqueue_batch(str(batch_id))

@@ -111,6 +111,9 @@ class MailBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When every recipient was recorded (the fan-out's INSERT ... SELECT finished).
     recorded_at = models.DateTimeField(null=True, blank=True)
+    # When a task last took a chunk of it to send: the periodic task restarts a batch with
+    # pending messages only once this is older than a chunk's lease (its chains died).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} batch: {self.subject}"

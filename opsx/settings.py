@@ -95,7 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "privacy.context_processors.policy_notice",  # the coming policy change banner
+                "privacy.context_processors.notice_banners",  # the banners of current notices
             ],
         },
     },
@@ -211,6 +211,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.newsletter_issues_finish",
         "schedule": 300.0,
     },
+    # Referrals: the one reminder when due; referrals past REFERRAL_RETENTION_DAYS deleted.
+    "referral-reminders": {"task": "accounts.tasks.referral_reminders_send", "schedule": 900.0},
+    "referrals-expire": {
+        "task": "accounts.tasks.referrals_expire",
+        "schedule": crontab(hour=3, minute=45),
+    },
 }
 
 # --- Mail -------------------------------------------------------------------
@@ -238,9 +244,12 @@ MAIL_BULK_RATE_PER_SECOND = env.int("MAIL_BULK_RATE_PER_SECOND", default=0)
 # How many chains of batch tasks send one batch side by side (one SMTP connection each).
 MAIL_BATCH_PARALLEL = env.int("MAIL_BATCH_PARALLEL", default=2)
 # The provider's delivery webhooks (/mail/events/<esp>/tracking/) ask for this user:password
-# (HTTP basic auth, anymail's check); unset, our URLconf does not route the webhooks at all
-# (anymail alone would accept unauthenticated calls with a warning).
+# (HTTP basic auth, anymail's check); unset, they answer 404 and do nothing (anymail alone
+# would accept unauthenticated calls with a warning). opsx.mail_webhooks reads it per request.
 MAIL_WEBHOOK_SECRET = env.str("MAIL_WEBHOOK_SECRET", default="")
+# Mailgun also signs its webhook posts with this key (its control panel: Webhooks, "HTTP
+# webhook signing key"); unset, the Mailgun webhook answers 404.
+MAILGUN_WEBHOOK_SIGNING_KEY = env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="")
 ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET} if MAIL_WEBHOOK_SECRET else {}
 
 # --- Communications -----------------------------------------------------------

@@ -6,6 +6,7 @@ from accounts import staff_enrolment
 from devices.api import api as mobile_api
 from devices.api.errors import not_found as api_not_found
 from devices.views import headless_signup_closed
+from opsx.mail_webhooks import tracking_webhook
 
 urlpatterns = [
     path("", include("website.urls")),
@@ -32,6 +33,9 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # The mail providers' delivery events (bounces, complaints): 404 unless MAIL_WEBHOOK_SECRET
+    # is set (opsx.mail_webhooks).
+    path("mail/events/<slug:provider>/tracking/", tracking_webhook, name="mail_events_tracking"),
     # The mobile app: allauth's headless API (sign-in, second factor, sign-out, password) and
     # ours. Sign-up stays on the web, where the age gate and the company's details are asked.
     path("_allauth/app/v1/auth/signup", headless_signup_closed),

@@ -1,13 +1,11 @@
 """Template context for every page."""
 
-from .policies import policy_notice_banner
+from .notices import banners_for
 
 
-def policy_notice(request) -> dict:
-    """`policy_notice`: the coming material policy change ({label, effective_on}) for a
-    signed-in user until it takes effect, else None. Read from the cache: most pages pay no
-    query for it, and anonymous visitors none at all."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"policy_notice": None}
-    return {"policy_notice": policy_notice_banner()}
+def notice_banners(request) -> dict:
+    """`notice_banners`: the current notices (privacy.notices.Banner) this page shows: to a
+    signed-in user those of their audience they have not dismissed, to an anonymous visitor
+    those addressed to all users. Read from the cache: a page pays at most one query (the
+    user's dismissals), and none when no notice concerns its viewer."""
+    return {"notice_banners": banners_for(getattr(request, "user", None))}

@@ -350,23 +350,6 @@ class PolicyVersion(models.Model):
         return markdown.render(self.body)
 
 
-class PolicyNotice(models.Model):
-    """That a user was sent the legal notice of a material policy change, and when."""
-
-    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="notices")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    notified_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["version", "user"], name="policy_notice_once")
-        ]
-        indexes = [models.Index(fields=["user"], name="policy_notice_user_idx")]
-
-    def __str__(self) -> str:
-        return f"Notice of {self.version_id} to {self.user_id}"
-
-
 class SupportGrant(models.Model):
     """A user's permission for HexCM support to look at their account, for a period they chose
     (at most SUPPORT_GRANT_MAX_DAYS), read-only; revocable at any time."""

@@ -59,12 +59,6 @@ register(
         title="Privacy policy versions you published",
     ),
     Holding(
-        "privacy.PolicyNotice",
-        user_fields=("user",),
-        export=("version", "notified_at"),
-        title="Privacy policy notices sent to you",
-    ),
-    Holding(
         "privacy.SupportGrant",
         user_fields=("user",),
         export=("public_id", "granted_at", "expires_at", "revoked_at", "allow_downloads", "note"),
@@ -109,5 +103,50 @@ register(
         export=("public_id", "subject", "status", "created_at"),
         erase=Erase.DETACH,
         title="Newsletter issues you wrote",
+    ),
+    Holding(
+        "privacy.Testimonial",
+        user_fields=("created_by",),
+        email_fields=("person_email",),
+        export=(
+            "public_id",
+            "quote",
+            "person_name",
+            "company",
+            "status",
+            "requested_at",
+            "consented_at",
+            "consent_means",
+            "declined_at",
+            "withdrawn_at",
+            "published_at",
+            "created_by",
+            "created_at",
+        ),
+        # Testimonials about the person (their address) are deleted with their photos; ones
+        # they drafted as staff are about someone else and stay, without the key to them.
+        erase=Erase.CUSTOM,
+        handler="privacy.testimonials:erase_for_user",
+        title="Testimonials (your words on our site, or ones you drafted as staff)",
+    ),
+    Holding(
+        "privacy.EmailPreference",
+        user_fields=("user",),
+        export=("service_notices", "updated_at"),
+        title="Your email preferences",
+    ),
+    Holding(
+        "privacy.Notice",
+        user_fields=("created_by",),
+        export=("public_id", "title", "created_at", "sent_at"),
+        # A legal notice is the record of what users were told: it stays, without its author.
+        erase=Erase.DETACH,
+        title="Notices you wrote",
+    ),
+    Holding(
+        "privacy.NoticeDelivery",
+        user_fields=("user",),
+        export=("notice", "delivered_at", "dismissed_at"),
+        title="Notices sent to you, and when you dismissed them",
     ),
 )

@@ -2,38 +2,29 @@
 
 A version is a draft until staff publish it; from then on it never changes (the version in
 effect on a day governs the data used that day), and it is followed by a newer one instead. A
-material change is published ahead of its effective day: every active user is sent a legal
-notice (legal notices ignore opt-outs) and signed-in users see a banner until the day comes.
+material change is published ahead of its effective day: its Notice (privacy.notices) mails
+every active user a legal notice (legal notices ignore opt-outs) and shows its banner until the
+day comes.
 """
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from clients import audit
 from clients.models import AuditEvent
-from opsx import mail
-from opsx.models import OutboundMessage
 
-from .models import PolicyNotice, PolicyVersion
+from . import notices
+from .models import Notice, PolicyVersion
 
 logger = logging.getLogger(__name__)
-
-# How many users one transaction of the notice run mails: a crash loses at most one batch's
-# work, which the next run redoes (PolicyNotice rows are the record of who was told).
-NOTICE_BATCH = 500
-
-# The coming material change, for the banner on every signed-in page (context_processors).
-UPCOMING_CACHE_KEY = "privacy:policy-upcoming"
-UPCOMING_CACHE_SECONDS = 300
 
 # Fields a page of the history needs; the bodies stay in the database.
 _LISTED = ("pk", "public_id", "label", "effective_on", "summary", "material", "published_at")
@@ -127,26 +118,6 @@ def policy_validity(version: PolicyVersion) -> date | None:
     return following - timedelta(days=1) if following else None
 
 
-def policy_notice_banner(today: date | None = None) -> dict | None:
-    """What the banner shows of the coming material change, from the cache (5 minutes; cleared
-    when a version is published), so most pages pay no query for it."""
-    today = _today(today)
-    cached = cache.get(UPCOMING_CACHE_KEY)
-    if cached is None:
-        version = (
-            policy_history()
-            .filter(material=True, effective_on__gt=today)
-            .order_by("effective_on")
-            .only("label", "effective_on")
-            .first()
-        )
-        cached = {"label": version.label, "effective_on": version.effective_on} if version else {}
-        cache.set(UPCOMING_CACHE_KEY, cached, UPCOMING_CACHE_SECONDS)
-    if not cached or cached["effective_on"] <= today:
-        return None  # none coming, or it took effect since the cache was filled
-    return cached
-
-
 # --- services -----------------------------------------------------------------------------
 
 
@@ -182,8 +153,8 @@ def policy_publish(*, version: PolicyVersion, actor: User) -> PolicyVersion:
     change which policy governed data already used), a material change taking effect today
     (users are told before a material change applies), a material change without a summary
     (the notice quotes it) and a day that already has a published
-    version. A material change is then announced: every active user is mailed a legal notice
-    by `privacy.tasks.privacy_policy_notify`, enqueued when this transaction commits.
+    version. A material change is then announced: its Notice is sent (privacy.notices
+    .send_notice), which mails every active user once this transaction commits.
     """
     stored = _refuse_if_published(version)
     if stored is None:
@@ -223,85 +194,49 @@ def policy_publish(*, version: PolicyVersion, actor: User) -> PolicyVersion:
         target=stored,
         changes={"material": (None, stored.material)},
     )
-    transaction.on_commit(lambda: cache.delete(UPCOMING_CACHE_KEY))
     if stored.material:
-        transaction.on_commit(lambda: _enqueue_notify(stored.pk))
+        notices.send_notice(_policy_notice(stored, actor), actor=actor)
     version.refresh_from_db()
     return stored
 
 
-def _enqueue_notify(version_id: int) -> None:
-    from .tasks import privacy_policy_notify
-
-    try:
-        privacy_policy_notify.delay(version_id)
-    except Exception as exc:  # the broker is down: the periodic sweep sends them later
-        logger.warning("Could not enqueue the notice of policy version %s (%s)", version_id, exc)
-
-
-def _recipients(version: PolicyVersion) -> QuerySet[User]:
-    """Active client users with a verified address who were not told of `version` yet."""
-    from allauth.account.models import EmailAddress
-
-    verified = EmailAddress.objects.filter(user=OuterRef("pk"), email=OuterRef("email"))
-    told = PolicyNotice.objects.filter(version=version, user=OuterRef("pk"))
-    return (
-        User.objects.filter(is_active=True, client__isnull=False)
-        .filter(Exists(verified.filter(verified=True)))
-        .exclude(Exists(told))
-        .order_by("pk")
+def _policy_notice(version: PolicyVersion, actor: User | None) -> Notice:
+    """The Notice of the material change `version` (made once): to every user, its banner up
+    until the day the version takes effect."""
+    notice = Notice.objects.filter(policy_version=version).first()
+    if notice is not None:
+        return notice
+    ends = datetime.combine(version.effective_on, time.min, tzinfo=timezone.get_current_timezone())
+    link = reverse("privacy_version", args=[version.label])
+    return Notice.objects.create(
+        policy_version=version,
+        title=f"Our privacy policy changes on {version.effective_on:%-d %B %Y}",
+        body=f"{version.summary}\n\n[Read what changes]({link})",
+        audience=Notice.Audience.ALL,
+        current_until=ends,
+        created_by=actor,
     )
 
 
-def policy_notify(*, version_id: int, batch_size: int = NOTICE_BATCH) -> int:
-    """Mail every active user the legal notice of the material change `version_id`, in
-    batches of `batch_size` users per transaction, and set its `notified_at`. Returns how many
-    were mailed by this run.
-
-    Resumable and safe to run twice at once: each batch locks the version's row, picks users
-    who have no PolicyNotice for it yet, and commits their mails with their PolicyNotice rows
-    (unique per version and user), so a rerun or a second worker mails nobody twice.
+def policy_notify(*, version_id: int, batch_size: int = notices.NOTICE_BATCH) -> int:
+    """Mail every active user the legal notice of the material change `version_id` (through
+    its Notice, privacy.notices.notice_deliver, which sets the version's `notified_at` once
+    all are told). Returns how many were mailed by this run; 0 for a draft or a minor change.
     """
-    sent = 0
-    while True:
-        with transaction.atomic():
-            version = (
-                PolicyVersion.objects.select_for_update()
-                .filter(pk=version_id, published_at__isnull=False, material=True)
-                .first()
-            )
-            if version is None:
-                return sent  # a draft, not material, or gone: nobody is told
-            users = list(_recipients(version).only("pk", "email", "full_name")[:batch_size])
-            if not users:
-                if version.notified_at is None:
-                    version.notified_at = timezone.now()
-                    version.save(update_fields=["notified_at"])
-                    audit.record(
-                        actor=None,
-                        action=AuditEvent.Action.POLICY_NOTICES_SENT,
-                        target=version,
-                        counts={"users": version.notices.count()},
-                    )
-                return sent
-            now = timezone.now()
-            context = {
-                "label": version.label,
-                "effective_on": version.effective_on,
-                "summary": version.summary,
-                "path": reverse("privacy_version", args=[version.label]),
-            }
-            for user in users:
-                mail.queue(
-                    to=user.email,
-                    template="privacy-policy-change",
-                    context={**context, "name": user.full_name},
-                    category=OutboundMessage.Category.LEGAL,
-                )
-            PolicyNotice.objects.bulk_create(
-                [PolicyNotice(version=version, user=user, notified_at=now) for user in users]
-            )
-            sent += len(users)
+    with transaction.atomic():
+        version = (
+            PolicyVersion.objects.select_for_update()
+            .filter(pk=version_id, published_at__isnull=False, material=True)
+            .first()
+        )
+        if version is None:
+            return 0
+        notice = _policy_notice(version, version.published_by)
+        if notice.sent_at is None:  # published before notices existed: sent now
+            notice.sent_at = timezone.now()
+            notice.save(update_fields=["sent_at"])
+            notices.clear_current_cache()
+    return notices.notice_deliver(notice_id=notice.pk, batch_size=batch_size)
 
 
 def policy_notify_pending() -> int:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.referrals import referral_data_remove
 from accounts.services import limit_consume, retry_time, user_update_name
 from clients import audit
 from clients.models import Client
@@ -28,6 +29,7 @@ from .models import PrivacyRequest, PrivacyRequestEvent
 
 Status = PrivacyRequest.Status
 Kind = PrivacyRequest.Kind
+RemovalTarget = PrivacyRequest.RemovalTarget
 Action = PrivacyRequestEvent.Action
 ActorKind = PrivacyRequestEvent.ActorKind
 
@@ -640,6 +642,27 @@ def request_correct_name(*, request: PrivacyRequest, full_name: str, actor: User
         outcome="Your name was corrected in your account; the previous value is kept in your "
         "account's revision history.",
     )
+
+
+REFERRAL_REMOVED_OUTCOME = (
+    "We deleted every referral to your address and put it on our list of addresses that never "
+    "get referral mail, so nobody can send you an invitation through OpsX again."
+)
+
+
+@transaction.atomic
+def request_remove_referrals(*, request: PrivacyRequest, actor: User) -> PrivacyRequest:
+    """Answer a removal request for referral data: the same as the friend's own link in a
+    referral mail (accounts.referrals.referral_data_remove, for the requester's confirmed
+    address), then close the request, telling the requester."""
+    _locked(request)
+    _refuse_unless_open(request)
+    _refuse_unless_answerer(request, actor)
+    _refuse_unless_verified(request)
+    if request.kind != Kind.REMOVAL or request.removal_target != RemovalTarget.REFERRAL:
+        raise ValidationError("Only a removal request for referral data is answered this way.")
+    referral_data_remove(address=request.requester_email, actor=actor)
+    return request_complete(request=request, actor=actor, outcome=REFERRAL_REMOVED_OUTCOME)
 
 
 @transaction.atomic

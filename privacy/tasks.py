@@ -92,10 +92,24 @@ def privacy_policy_notify(version_id: int) -> int:
 
 @shared_task
 def privacy_policy_notify_pending() -> int:
-    """Periodic: finish the notices a broker outage or a dead worker left unsent."""
+    """Periodic: finish the notices a broker outage or a dead worker left unsent (policy
+    changes first, then every notice sent lately)."""
+    from .notices import notices_deliver_pending
     from .policies import policy_notify_pending
 
-    return policy_notify_pending()
+    return policy_notify_pending() + notices_deliver_pending()
+
+
+# --- notices ---
+
+
+@shared_task(acks_late=True)
+def privacy_notice_deliver(notice_id: int) -> int:
+    """Mail a sent notice to its audience in batches (resumable: the users already mailed are
+    skipped, so a redelivered task mails nobody twice)."""
+    from .notices import notice_deliver
+
+    return notice_deliver(notice_id=notice_id)
 
 
 # --- client closure ---

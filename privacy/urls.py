@@ -122,3 +122,57 @@ urlpatterns += [
         name="newsletter_unsubscribe",
     ),
 ]
+
+# --- testimonial consent (the person's signed links; the public photo) ---
+from .views import testimonials as testimonial_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "testimonials/consent/<str:token>/photo/",
+        testimonial_views.testimonial_consent_photo,
+        name="testimonial_consent_photo",
+    ),
+    path(
+        "testimonials/consent/<str:token>/<str:answer>/",
+        testimonial_views.testimonial_consent,
+        name="testimonial_consent",
+    ),
+    path(
+        "testimonials/withdraw/<str:token>/",
+        testimonial_views.testimonial_withdraw,
+        name="testimonial_withdraw",
+    ),
+    path(
+        "testimonials/<uuid:public_id>/photo/",
+        testimonial_views.testimonial_photo,
+        name="testimonial_photo",
+    ),
+]
+
+# --- email preferences, and the unsubscribe links in service mail ---
+from .views import preferences as preference_views  # noqa: E402
+from .views import unsubscribe as unsubscribe_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "app/account/email-preferences/",
+        preference_views.email_preferences,
+        name="email_preferences",
+    ),
+    path(
+        "mail/unsubscribe/service/<str:token>/",
+        unsubscribe_views.unsubscribe_service,
+        name="unsubscribe_service",
+    ),
+]
+
+# --- notices: the banner's dismiss button ---
+from .views import notices as notice_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "app/notices/<uuid:public_id>/dismiss/",
+        notice_views.notice_dismiss,
+        name="notice_dismiss",
+    ),
+]

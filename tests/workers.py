@@ -26,10 +26,11 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(tmp_path: Path, **env_extra: str):
+def celery_worker(tmp_path: Path, *, purge: bool = True, **env_extra: str):
     """Start `celery worker` against the test database (the test must be transactional so the
     worker sees its rows), wait until it is ready, and switch this process to queueing tasks
-    instead of running them eagerly. Its output goes to a file, never to a pipe nobody reads."""
+    instead of running them eagerly. Its output goes to a file, never to a pipe nobody reads.
+    `purge=False` keeps the tasks already waiting in the broker (a test that put them there)."""
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -41,7 +42,8 @@ def celery_worker(tmp_path: Path, **env_extra: str):
         **env_extra,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    celery_app.control.purge()  # nothing left over from an earlier run
+    if purge:
+        celery_app.control.purge()  # nothing left over from an earlier run
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -1,8 +1,9 @@
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
 
-from privacy import policies
+from privacy import policies, testimonials
 from privacy.models import PolicyVersion
 
 
@@ -31,3 +32,12 @@ def privacy_version(request, label):
         "today": today,
     }
     return render(request, "website/privacy_version.html", context)
+
+
+# A withdrawn testimonial leaves the page at once: no cache may answer for us after it.
+@cache_control(no_cache=True, max_age=0)
+def testimonials_page(request):
+    """Published testimonials, newest first: one query."""
+    return render(
+        request, "website/testimonials.html", {"testimonials": list(testimonials.published())}
+    )

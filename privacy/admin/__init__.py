@@ -1,3 +1,14 @@
 """Django admin for HexCM support: one module per area, each registering its own models."""
 
-from . import closure, deletion, holds, newsletter, policies, requests, support  # noqa: F401
+from . import (  # noqa: F401
+    closure,
+    deletion,
+    holds,
+    newsletter,
+    notices,
+    policies,
+    requests,
+    support,
+    suppression,
+    testimonials,
+)

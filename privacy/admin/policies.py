@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from opsx import markdown
 
 from .. import policies
-from ..models import PolicyNotice, PolicyVersion
+from ..models import NoticeDelivery, PolicyVersion
 
 _FIELDS = ["label", "effective_on", "material", "summary", "body"]
 _STATE = ["preview", "published_at", "published_by", "notified_at", "notices_sent"]
@@ -40,9 +40,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         # The list in one query: the notices counted by a subquery (left out of the page
         # count), the bodies left behind (the change page reads its one body).
         notices = (
-            PolicyNotice.objects.filter(version=OuterRef("pk"))
+            NoticeDelivery.objects.filter(notice__policy_version=OuterRef("pk"))
             .order_by()
-            .values("version")
+            .values("notice")
             .annotate(n=Count("pk"))
             .values("n")
         )
@@ -81,7 +81,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Users notified")
     def notices_sent(self, obj):
         count = getattr(obj, "notice_count", None)
-        return obj.notices.count() if count is None else count
+        if count is None:
+            return NoticeDelivery.objects.filter(notice__policy_version=obj).count()
+        return count
 
     @admin.display(description="Preview")
     def preview(self, obj):

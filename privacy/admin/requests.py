@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from clients.models import Client
 
-from .. import archive, deletion, queries, services
+from .. import archive, deletion, queries, services, testimonials
 from ..models import PrivacyRequest, PrivacyRequestEvent
 from ..request_forms import NoteForm, OutcomeForm, ReasonForm
 
@@ -142,6 +142,8 @@ ACTIONS = {
     "cancel_deletion": ("Cancel the deletion", None),
     "child_confirm": ("Confirm the account is a child's: erase it now", ChildAccountForm),
     "correct_name": ("Correct the requester's name", CorrectionForm),
+    "remove_referrals": ("Remove the referral data and stop referral mail", None),
+    "withdraw_testimonials": ("Withdraw the requester's testimonials (off the site now)", None),
 }
 
 
@@ -175,6 +177,15 @@ def _run(action: str, pr: PrivacyRequest, staff, data: dict):
         deletion.child_data_confirm(request=pr, user=data["user"], actor=staff)
     elif action == "correct_name":
         services.request_correct_name(request=pr, full_name=data["full_name"], actor=staff)
+    elif action == "remove_referrals":
+        services.request_remove_referrals(request=pr, actor=staff)
+    elif action == "withdraw_testimonials":
+        address = pr.requester_email or (pr.requester.email if pr.requester else "")
+        if not testimonials.withdraw_for_address(address, actor=staff):
+            raise ValidationError(
+                "No testimonial of this address is left to withdraw: mark the request done, "
+                "saying so."
+            )
 
 
 @admin.register(PrivacyRequest)
@@ -289,6 +300,13 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             return ["child_confirm"]
         if obj.kind == Kind.CORRECTION and obj.requester_id:
             return ["correct_name"]
+        if obj.kind == Kind.REMOVAL and obj.removal_target == PrivacyRequest.RemovalTarget.REFERRAL:
+            return ["remove_referrals"]
+        if (
+            obj.kind == Kind.REMOVAL
+            and obj.removal_target == PrivacyRequest.RemovalTarget.TESTIMONIAL
+        ):
+            return ["withdraw_testimonials"]
         return []
 
     def get_urls(self):

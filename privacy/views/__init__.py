@@ -1,1 +1,2 @@
-"""The privacy app's views: one module per area (requests, archive, support, closure)."""
+"""The privacy app's views: one module per area (requests, archive, support, closure,
+preferences, unsubscribe, notices)."""

@@ -198,3 +198,30 @@ def test_batch_chains_take_different_rows(smtp_sessions, rules, settings):
         mail.deliver(message_id, batch=batch)
     assert len(smtp_sessions.messages) == 6
     assert len({m["To"] for m in smtp_sessions.messages}) == 6
+
+
+@pytest.mark.django_db
+def test_periodic_task_resumes_only_a_batch_nobody_is_sending(rules, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    mail.register_category(Category.NEWSLETTER, unsubscribe_url=lambda a: "https://opsx.test/n/")
+    UserFactory.create_batch(2)
+    batch = mail.create_batch(
+        category=Category.NEWSLETTER,
+        subject="Issue",
+        body_text=MailBatch.UNSUBSCRIBE_PLACEHOLDER,
+        body_html="",
+    )
+    mail.batch_add_recipients(batch, User.objects.values_list("email", flat=True))
+    started = []
+    monkeypatch.setattr(mail, "_enqueue_batch", lambda batch_id, chains=1: started.append(batch_id))
+    assert mail.resume_batches() == 1  # never started (its start was lost with the broker)
+    mail._claim(batch, 1)  # a chain is at work: one row leased, one still due
+    assert mail.resume_batches() == 0
+    MailBatch.objects.filter(pk=batch.pk).update(
+        heartbeat_at=timezone.now() - mail.BATCH_LEASE - timedelta(seconds=1)
+    )
+    assert mail.resume_batches() == 1  # that chain died
+    assert started == [str(batch.pk), str(batch.pk)]

@@ -12,7 +12,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from accounts.models import Invitation, ProfileRevision
+from accounts.models import Invitation, ProfileRevision, Referral
 from clients import audit
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
@@ -21,13 +21,16 @@ from privacy import archive as service
 from privacy.models import (
     AccessArchive,
     ClientClosure,
+    EmailPreference,
     LegalHold,
     NewsletterIssue,
     NewsletterSubscriber,
-    PolicyNotice,
+    Notice,
+    NoticeDelivery,
     PolicyVersion,
     SupportAccessLog,
     SupportGrant,
+    Testimonial,
 )
 from prospects.models import Prospect
 from tests.factories import ProspectFactory, StaffFactory
@@ -52,6 +55,9 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         invited_by=admin,
         status=Invitation.Status.ACCEPTED,
         accepted_user=user,
+    )
+    referral = Referral.objects.create(
+        referrer=user, friend_name=f"Friend {label}", friend_email=f"friend-{label}@x.example"
     )
     UserSession.objects.create(
         user=user, ip="203.0.113.7", session_key=f"s-{label}", user_agent=f"Browser {label}"
@@ -86,7 +92,13 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         published_at=now,
         published_by=user,
     )
-    PolicyNotice.objects.create(version=policy, user=user, notified_at=now)
+    # The policy change's notice (mailed to them, dismissed), one they wrote, their choices.
+    notice = Notice.objects.create(
+        policy_version=policy, title=f"Policy {label}", body="Changes", sent_at=now
+    )
+    NoticeDelivery.objects.create(notice=notice, user=user, delivered_at=now, dismissed_at=now)
+    Notice.objects.create(title=f"Written by {label}", body="Hello", created_by=user)
+    EmailPreference.objects.create(user=user, service_notices=False)
     grant = SupportGrant.objects.create(
         user=user, granted_at=now, expires_at=now + timedelta(days=2), note=f"Look {label}"
     )
@@ -121,12 +133,17 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         consent_text="Yes, the newsletter",
     )
     issue = NewsletterIssue.objects.create(subject=f"Issue {label}", body="Hi", created_by=user)
+    testimonial = Testimonial.objects.create(  # their words, at their address (in capitals)
+        quote=f"OpsX saves us hours {label}", person_name=user.full_name,
+        person_email=user.email.upper(), company=client.name,
+    )  # fmt: skip
     # Their prospect given to the admin: the trigger writes the user's tombstone.
     given = ProspectFactory(client=client, owner=user)
     Prospect.objects.filter(pk=given.pk).update(owner=admin)
     return {
         "accounts.User": str(user.public_id),
         "accounts.Invitation": str(invitation.public_id),
+        "accounts.Referral": str(referral.public_id),
         "prospects.Prospect": str(prospect.public_id),
         "prospects.Visit": str(objects["visit"].public_id),
         "prospects.Folder": str(objects["folder"].public_id),
@@ -138,6 +155,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         "devices.Device": str(device.public_id),
         "privacy.NewsletterSubscriber": str(subscription.public_id),
         "privacy.NewsletterIssue": str(issue.public_id),
+        "privacy.Testimonial": str(testimonial.public_id),
     }
 
 

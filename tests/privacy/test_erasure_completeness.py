@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import Invitation, ProfileRevision, User
+from accounts.models import Invitation, ProfileRevision, Referral, User
 from clients.models import AuditEvent
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
@@ -51,6 +51,7 @@ EXPECTED = {
     "accounts.User",
     "accounts.ProfileRevision",
     "accounts.Invitation",
+    "accounts.Referral",
     "account.EmailAddress",
     "usersessions.UserSession",
     "mfa.Authenticator",
@@ -67,7 +68,9 @@ EXPECTED = {
     "privacy.AccessArchive",
     "privacy.LegalHold",
     "privacy.PolicyVersion",
-    "privacy.PolicyNotice",
+    "privacy.EmailPreference",
+    "privacy.Notice",
+    "privacy.NoticeDelivery",
     "privacy.SupportGrant",
     "privacy.SupportAccessLog",
     "privacy.ClientClosure",
@@ -76,6 +79,7 @@ EXPECTED = {
     "prospects.SyncTombstone",
     "privacy.NewsletterSubscriber",
     "privacy.NewsletterIssue",
+    "privacy.Testimonial",
 }
 
 
@@ -147,6 +151,16 @@ def _fill(zeb, bob, alice, staff, client_a):
     ProfileRevision.objects.create(
         user=bob, field="full_name", old_value="Bob M", new_value="Bob Member", changed_by=zeb
     )
+    # Referrals: one he made (his note names him), one Alice made to his old address (it is
+    # his data: it goes too).
+    Referral.objects.create(
+        referrer=zeb, friend_name="Fay Friend", friend_email="fay@friend.example",
+        note=f"From {NAME}: call me on {PHONE}",
+    )  # fmt: skip
+    Referral.objects.create(
+        referrer=alice, friend_name=OLD_NAME, friend_email=OLD_EMAIL,
+        status=Referral.Status.SIGNED_UP,
+    )  # fmt: skip
     TOTP.activate(zeb, generate_totp_secret())
     client_a.contact_email = EMAIL.upper()
     client_a.save(update_fields=["contact_email"])
@@ -214,7 +228,11 @@ def _fill(zeb, bob, alice, staff, client_a):
     version = pm.PolicyVersion.objects.create(
         label="erasure-test", effective_on=now.date(), body="Policy", published_by=zeb
     )
-    pm.PolicyNotice.objects.create(version=version, user=zeb, notified_at=now)
+    notice = pm.Notice.objects.create(
+        policy_version=version, title="Policy", body="Changes", sent_at=now, created_by=zeb
+    )
+    pm.NoticeDelivery.objects.create(notice=notice, user=zeb, delivered_at=now, dismissed_at=now)
+    pm.EmailPreference.objects.create(user=zeb, service_notices=False)
     grant = pm.SupportGrant.objects.create(
         user=zeb, granted_at=now, expires_at=now + timedelta(days=2), note=f"call {PHONE}"
     )
@@ -261,7 +279,17 @@ def _fill(zeb, bob, alice, staff, client_a):
         consent_text="Yes",
     )
     pm.NewsletterIssue.objects.create(subject="Spring news", body="Hello", created_by=zeb)
-    return archive_name
+    # Testimonials: his own words (with a photo), and one he drafted about someone else.
+    photo = default_storage.save("testimonials/zeb/photo", ContentFile(b"\x89PNG"))
+    pm.Testimonial.objects.create(
+        quote=f"{NAME} says OpsX is great", person_name=NAME, person_email=EMAIL,
+        company="Acme", photo=photo,
+    )  # fmt: skip
+    pm.Testimonial.objects.create(
+        quote="Great tool", person_name="Pat Other", person_email="pat@other.example",
+        created_by=zeb,
+    )  # fmt: skip
+    return archive_name, photo
 
 
 def _dump() -> str:
@@ -323,7 +351,7 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     zeb.refresh_from_db()
     assert UserSession.objects.filter(user=zeb, ip=IP).exists()
     assert AuditEvent.objects.filter(actor=zeb, ip_address=IP).exists()
-    archive_name = _fill(zeb, bob, alice, staff, client_a)
+    archive_name, photo = _fill(zeb, bob, alice, staff, client_a)
     before = _dump().lower()
     for needle in FORBIDDEN:
         assert needle.lower() in before, f"the test put no {needle!r} in the database"
@@ -356,9 +384,12 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     assert prm.Prospect.objects.filter(client=client_a).count() == prospects_before
     assert ProfileRevision.objects.filter(user=bob, changed_by=None).count() == 1
     assert Invitation.objects.filter(email="newbie@acme.example", invited_by=None).exists()
+    assert not Referral.objects.filter(referrer=alice).exists()
     client_a.refresh_from_db()
     assert client_a.contact_email == alice.email
     assert not default_storage.exists(archive_name)
+    assert not default_storage.exists(photo)
+    assert pm.Testimonial.objects.get(person_email="pat@other.example").created_by is None
     # The request stays as proof, nameless, with the hash.
     own = pm.PrivacyRequest.objects.get(kind="deletion")
     assert (own.requester_id, own.requester_email, own.requester_hash) == (None, "", hash_)

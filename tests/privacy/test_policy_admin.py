@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy.models import PolicyNotice, PolicyVersion
+from privacy.models import Notice, NoticeDelivery, PolicyVersion
 from tests.factories import UserFactory
 
 LIST = reverse("admin:privacy_policyversion_changelist")
@@ -88,7 +88,7 @@ def test_publish_action_publishes_a_draft_and_mails_users(
     )
     version.refresh_from_db()
     assert version.published_at is not None and version.notified_at is not None
-    assert PolicyNotice.objects.filter(version=version).count() == 4
+    assert NoticeDelivery.objects.filter(notice__policy_version=version).count() == 4
 
 
 def test_save_and_publish_from_the_draft_page(staff_client, django_capture_on_commit_callbacks):
@@ -168,8 +168,9 @@ def test_the_list_runs_a_constant_number_of_queries(
             material=True,
             published_at=timezone.now(),
         )
+        notice = Notice.objects.create(policy_version=version, title="x", body="x")
         for user in users:
-            PolicyNotice.objects.create(version=version, user=user, notified_at=timezone.now())
+            NoticeDelivery.objects.create(notice=notice, user=user, delivered_at=timezone.now())
     staff_client.get(LIST)
     # user (session from the cache), savepoint, MFA check, count, filtered count, the page
     # with its notice counts, release: none per row

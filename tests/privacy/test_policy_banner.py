@@ -1,5 +1,10 @@
-"""Until a published material change takes effect, signed-in users see a banner about it on
-every page; anonymous visitors never do, and it costs most pages no query."""
+"""Until a published material change takes effect, users see a banner about it on every page
+(its Notice's banner, privacy.notices); it costs a page no query beyond the user's dismissals.
+
+Moved with issue 19: the banner is the policy change's Notice, so the versions here are
+published through policy_publish (which makes and sends it), anonymous visitors on the public
+site now see it too (the policy promises an announcement on the website), and the cache holds
+the current notices (notices.CURRENT_CACHE_KEY)."""
 
 import datetime
 
@@ -9,7 +14,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy import policies
+from privacy import notices, policies
 from privacy.models import PolicyVersion
 
 BANNER = "A privacy policy change takes effect on 1 January 2027"
@@ -17,14 +22,16 @@ NOW = datetime.datetime(2026, 12, 2, 9, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def coming(db):
-    return PolicyVersion.objects.create(
-        label="3",
-        effective_on=datetime.date(2027, 1, 1),
-        body="## New",
-        material=True,
-        published_at=timezone.now(),
-    )
+def coming(db, sam):
+    with time_machine.travel(NOW - datetime.timedelta(hours=1), tick=False):  # sent before NOW
+        version = PolicyVersion.objects.create(
+            label="3",
+            effective_on=datetime.date(2027, 1, 1),
+            body="## New",
+            summary="New.",
+            material=True,
+        )
+        return policies.policy_publish(version=version, actor=sam)
 
 
 @time_machine.travel(NOW)
@@ -40,9 +47,9 @@ def test_signed_in_users_see_the_banner_on_their_pages_until_the_day(client, per
 
 
 @time_machine.travel(NOW)
-def test_anonymous_visitors_see_no_banner(client, coming):
+def test_anonymous_visitors_see_the_banner_on_the_public_site(client, coming):
     for name in ("home", "privacy", "account_login"):
-        assert "A privacy policy change" not in client.get(reverse(name)).content.decode()
+        assert BANNER in client.get(reverse(name)).content.decode(), name
 
 
 @time_machine.travel(NOW)
@@ -70,20 +77,20 @@ def test_the_banner_is_read_from_the_cache_after_the_first_page(
 ):
     client.force_login(personas.bob)
     client.get(reverse("dashboard"))
-    assert cache.get(policies.UPCOMING_CACHE_KEY) == {
-        "label": "3",
-        "effective_on": datetime.date(2027, 1, 1),
-    }
+    (cached,) = cache.get(notices.CURRENT_CACHE_KEY)
+    assert (cached.policy_label, cached.policy_effective_on) == ("3", datetime.date(2027, 1, 1))
     with django_assert_num_queries(0):
-        assert policies.policy_notice_banner() == cache.get(policies.UPCOMING_CACHE_KEY)
+        assert notices.notices_current() == [cached]
+    with django_assert_num_queries(1):  # Bob's dismissals
+        assert notices.banners_for(personas.bob) == [cached]
 
 
 def test_publishing_clears_the_cached_banner(
     client, personas, sam, django_capture_on_commit_callbacks
 ):
     client.force_login(personas.bob)
-    client.get(reverse("dashboard"))  # caches "nothing coming"
-    assert cache.get(policies.UPCOMING_CACHE_KEY) == {}
+    client.get(reverse("dashboard"))  # caches "nothing current"
+    assert cache.get(notices.CURRENT_CACHE_KEY) == []
     version = PolicyVersion.objects.create(
         label="9",
         effective_on=timezone.localdate() + datetime.timedelta(days=20),

@@ -1,5 +1,6 @@
 """Publishing a policy version: drafts become read-only versions; a material change taking
-effect later mails every active user a legal notice once, recorded as PolicyNotice rows."""
+effect later mails every active user a legal notice once, through its Notice (recorded as
+NoticeDelivery rows)."""
 
 import datetime
 
@@ -12,7 +13,7 @@ from accounts.models import User
 from clients.models import AuditEvent
 from opsx.models import OutboundMessage
 from privacy import policies
-from privacy.models import PolicyNotice, PolicyVersion
+from privacy.models import NoticeDelivery, PolicyVersion
 from privacy.tasks import privacy_policy_notify, privacy_policy_notify_pending
 from tests.conftest import body_of
 from tests.factories import StaffFactory, UserFactory
@@ -57,13 +58,17 @@ def test_publishing_a_material_change_mails_every_active_user_once(
     assert notices().count() == 4
     assert set(notices().values_list("category", flat=True)) == {OutboundMessage.Category.LEGAL}
     assert (
-        set(PolicyNotice.objects.filter(version=version).values_list("user__email", flat=True))
+        set(
+            NoticeDelivery.objects.filter(notice__policy_version=version).values_list(
+                "user__email", flat=True
+            )
+        )
         == told
     )
     # a rerun (a redelivered task, the periodic sweep) mails nobody again
     assert privacy_policy_notify.apply(args=[version.pk]).get() == 0
     assert privacy_policy_notify_pending.apply().get() == 0
-    assert notices().count() == 4 and PolicyNotice.objects.count() == 4
+    assert notices().count() == 4 and NoticeDelivery.objects.count() == 4
     events = AuditEvent.objects.filter(target_id=version.public_id)
     assert set(events.values_list("action", flat=True)) == {
         AuditEvent.Action.POLICY_PUBLISHED,
@@ -93,9 +98,9 @@ def test_a_run_that_stopped_midway_is_finished_by_the_next_one_without_duplicate
         policies.policy_publish(version=version, actor=sam)  # on_commit not run: no task yet
     assert policies.policy_notify(version_id=version.pk, batch_size=3) == 4
     # a crash after the first batch: forget the second batch's work
-    second = PolicyNotice.objects.order_by("-user_id")[:1]
+    second = NoticeDelivery.objects.order_by("-user_id")[:1]
     OutboundMessage.objects.filter(to_email__in=[n.user.email for n in second]).delete()
-    PolicyNotice.objects.filter(pk__in=[n.pk for n in second]).delete()
+    NoticeDelivery.objects.filter(pk__in=[n.pk for n in second]).delete()
     PolicyVersion.objects.filter(pk=version.pk).update(notified_at=None)
     assert policies.policy_notify_pending() == 1  # only the one not yet told
     assert notices().count() == 4
@@ -107,7 +112,7 @@ def test_a_minor_change_or_a_draft_mails_nobody(personas, sam, django_capture_on
     minor = draft("2", material=False)
     with django_capture_on_commit_callbacks(execute=True):
         policies.policy_publish(version=minor, actor=sam)
-    assert not notices().exists() and not PolicyNotice.objects.exists()
+    assert not notices().exists() and not NoticeDelivery.objects.exists()
     unpublished = draft("3", days=40)
     assert policies.policy_notify(version_id=unpublished.pk) == 0
     assert not notices().exists()
