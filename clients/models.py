@@ -166,6 +166,20 @@ class AuditEvent(models.Model):
         DEVICE_TOKEN_CLEARED = "device.token_cleared", "cleared a dead push token"
         DEVICE_POLICY_CHANGED = "client.device_policy_changed", "changed the device policy"
         TEAM_MESSAGE_SENT = "team.message_sent", "sent a message to the team"
+        NEWSLETTER_SUBSCRIBED = "newsletter.subscribed", "signed up for the newsletter"
+        NEWSLETTER_CONFIRMED = "newsletter.confirmed", "confirmed a newsletter subscription"
+        NEWSLETTER_UNSUBSCRIBED = "newsletter.unsubscribed", "unsubscribed from the newsletter"
+        NEWSLETTER_PENDING_EXPIRED = (
+            "newsletter.pending_expired",
+            "deleted unconfirmed newsletter sign-ups",
+        )
+        NEWSLETTER_ISSUE_SAVED = "newsletter_issue.saved", "saved a newsletter issue"
+        NEWSLETTER_ISSUE_TESTED = "newsletter_issue.tested", "sent a newsletter issue as a test"
+        NEWSLETTER_ISSUE_SENT = "newsletter_issue.sent", "sent a newsletter issue"
+        NEWSLETTER_ISSUE_FINISHED = (
+            "newsletter_issue.finished",
+            "finished sending a newsletter issue",
+        )
         SUPPRESSION_LIFTED = "suppression.lifted", "took an address off the suppression list"
         REFERRAL_SENT = "referral.sent", "told a friend about OpsX"
         REFERRAL_DATA_REMOVED = "referral.data_removed", "removed a friend's referral data"

@@ -201,6 +201,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.privacy_requests_digest",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Newsletter sign-ups never confirmed within NEWSLETTER_CONFIRM_DAYS are deleted; issues
+    # whose every message has ended are marked sent.
+    "newsletter-pending-expire": {
+        "task": "privacy.tasks.newsletter_pending_expire",
+        "schedule": crontab(hour=4, minute=45),
+    },
+    "newsletter-issues-finish": {
+        "task": "privacy.tasks.newsletter_issues_finish",
+        "schedule": 300.0,
+    },
     # Referrals: the one reminder when due; referrals past REFERRAL_RETENTION_DAYS deleted.
     "referral-reminders": {"task": "accounts.tasks.referral_reminders_send", "schedule": 900.0},
     "referrals-expire": {
@@ -245,6 +255,13 @@ ANYMAIL = {"WEBHOOK_SECRET": MAIL_WEBHOOK_SECRET} if MAIL_WEBHOOK_SECRET else {}
 # --- Communications -----------------------------------------------------------
 # Newsletter sign-ups not confirmed within this many days are deleted.
 NEWSLETTER_CONFIRM_DAYS = env.int("NEWSLETTER_CONFIRM_DAYS", default=7)
+# The public sign-up form: sign-ups accepted from one IP address per hour, and confirmation
+# mails sent to one address per day (so the form cannot be used to flood a stranger's inbox);
+# 0 turns a limit off.
+NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR = env.int("NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR", default=5)
+NEWSLETTER_CONFIRMATIONS_PER_ADDRESS_PER_DAY = env.int(
+    "NEWSLETTER_CONFIRMATIONS_PER_ADDRESS_PER_DAY", default=3
+)
 # Referrals: the one reminder, days after the invitation; how long the friend's data is kept
 # (then deleted); how many friends one user may refer per day.
 REFERRAL_REMINDER_DAYS = env.int("REFERRAL_REMINDER_DAYS", default=7)

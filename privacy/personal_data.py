@@ -80,6 +80,30 @@ register(
         erase=Erase.DETACH,
         title="Client account closures you asked for or cancelled",
     ),
+    # --- newsletter ---
+    Holding(
+        "privacy.NewsletterSubscriber",
+        user_fields=("user",),
+        email_fields=("email",),
+        export=(
+            "public_id",
+            "email",
+            "name",
+            "status",
+            "source",
+            "created_at",
+            "consented_at",
+            "consent_text",
+        ),
+        title="Your newsletter subscription",
+    ),
+    Holding(
+        "privacy.NewsletterIssue",
+        user_fields=("created_by",),
+        export=("public_id", "subject", "status", "created_at"),
+        erase=Erase.DETACH,
+        title="Newsletter issues you wrote",
+    ),
     Holding(
         "privacy.Testimonial",
         user_fields=("created_by",),

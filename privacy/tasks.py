@@ -134,3 +134,22 @@ def privacy_closures_due() -> dict:
     """Daily: start the deletion of every closure whose grace period is over, and take up
     again a deletion whose run died. Records what it started in the audit trail."""
     return closure.closures_start_due()
+
+
+# --- newsletter ---
+
+
+@shared_task
+def newsletter_pending_expire() -> int:
+    """Daily (beat, 04:45): sign-ups not confirmed within NEWSLETTER_CONFIRM_DAYS are deleted."""
+    from . import newsletter
+
+    return newsletter.newsletter_pending_expire()
+
+
+@shared_task
+def newsletter_issues_finish() -> int:
+    """Every 5 minutes (beat): issues whose every message has ended are marked sent."""
+    from . import newsletter
+
+    return newsletter.issues_finish()

@@ -109,6 +109,20 @@ urlpatterns += [
     path("app/admin-tasks/close-account/export/", closure.export_download, name="closure_export"),
 ]
 
+# --- newsletter (public sign-up, confirmation, unsubscribe) ---
+from .views import newsletter as newsletter_views  # noqa: E402
+
+urlpatterns += [
+    path("newsletter/", newsletter_views.subscribe, name="newsletter"),
+    path("newsletter/sent/", newsletter_views.sent, name="newsletter_sent"),
+    path("newsletter/confirm/<str:token>/", newsletter_views.confirm, name="newsletter_confirm"),
+    path(
+        "mail/unsubscribe/newsletter/<str:token>/",
+        newsletter_views.unsubscribe,
+        name="newsletter_unsubscribe",
+    ),
+]
+
 # --- testimonial consent (the person's signed links; the public photo) ---
 from .views import testimonials as testimonial_views  # noqa: E402
 

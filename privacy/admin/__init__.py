@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     closure,
     deletion,
     holds,
+    newsletter,
     notices,
     policies,
     requests,

@@ -23,6 +23,8 @@ from privacy.models import (
     ClientClosure,
     EmailPreference,
     LegalHold,
+    NewsletterIssue,
+    NewsletterSubscriber,
     Notice,
     NoticeDelivery,
     PolicyVersion,
@@ -120,6 +122,17 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         client=client, user=user, key=f"retry-{label}", fingerprint="f" * 64, status_code=201,
         body={"id": str(prospect.public_id)},
     )  # fmt: skip
+    # Newsletter: their subscription (by address, in capitals: compared lower-case) and an
+    # issue they wrote (as if they were staff).
+    subscription = NewsletterSubscriber.objects.create(
+        email=user.email.upper(),
+        name=f"Reader {label}",
+        status=NewsletterSubscriber.Status.CONFIRMED,
+        source=NewsletterSubscriber.Source.PUBLIC_FORM,
+        consented_at=now,
+        consent_text="Yes, the newsletter",
+    )
+    issue = NewsletterIssue.objects.create(subject=f"Issue {label}", body="Hi", created_by=user)
     testimonial = Testimonial.objects.create(  # their words, at their address (in capitals)
         quote=f"OpsX saves us hours {label}", person_name=user.full_name,
         person_email=user.email.upper(), company=client.name,
@@ -140,6 +153,8 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         "clients.AuditEvent": str(event.target_id),
         "clients.Client": str(client.public_id),
         "devices.Device": str(device.public_id),
+        "privacy.NewsletterSubscriber": str(subscription.public_id),
+        "privacy.NewsletterIssue": str(issue.public_id),
         "privacy.Testimonial": str(testimonial.public_id),
     }
 

@@ -77,6 +77,8 @@ EXPECTED = {
     "devices.Device",
     "devices.IdempotencyRecord",
     "prospects.SyncTombstone",
+    "privacy.NewsletterSubscriber",
+    "privacy.NewsletterIssue",
     "privacy.Testimonial",
 }
 
@@ -266,6 +268,17 @@ def _fill(zeb, bob, alice, staff, client_a):
     )  # fmt: skip
     given = ProspectFactory(client=client_a, owner=zeb)
     prm.Prospect.objects.filter(pk=given.pk).update(owner=bob)
+    # Newsletter: his subscription (with his name), an issue he wrote (as if he were staff: it
+    # stays, without him).
+    pm.NewsletterSubscriber.objects.create(
+        email=EMAIL,
+        name=NAME,
+        status="confirmed",
+        source="public_form",
+        consented_at=now,
+        consent_text="Yes",
+    )
+    pm.NewsletterIssue.objects.create(subject="Spring news", body="Hello", created_by=zeb)
     # Testimonials: his own words (with a photo), and one he drafted about someone else.
     photo = default_storage.save("testimonials/zeb/photo", ContentFile(b"\x89PNG"))
     pm.Testimonial.objects.create(
