@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
@@ -53,8 +54,15 @@ Status = OutboundMessage.Status
 UNSUBSCRIBABLE = (Category.SERVICE, Category.NEWSLETTER, Category.REFERRAL)
 
 # How long a chunk of a batch stays claimed by the task sending it: past it, another run takes
-# what is left (the claimer died). Long enough for MAIL_BATCH_SIZE messages at a slow pace.
+# what is left (the claimer died without handing it back). Long enough for MAIL_BATCH_SIZE
+# messages at a slow pace.
 BATCH_LEASE = timedelta(minutes=15)
+# A chain sending a batch marks it alive at least this often; the periodic task restarts a
+# batch with due messages whose chains have been silent for BATCH_IDLE.
+HEARTBEAT_SECONDS = 30
+BATCH_IDLE = timedelta(minutes=2)
+# When SMTP cannot be reached, a chain hands its chunk back and goes on after this pause.
+BATCH_PAUSE = timedelta(seconds=30)
 
 # How many pending messages one run of the periodic task delivers at most.
 RESEND_BATCH = 200
@@ -471,42 +479,73 @@ def _enqueue_batch(batch_id: str, chains: int = 1) -> None:
             return
 
 
-def deliver_batch(batch_id, *, limit: int | None = None) -> tuple[int, bool]:
+class BatchRun(NamedTuple):
+    """What one chunk of a batch did: how many it sent, whether the batch has more to send,
+    and in how many seconds the chain should go on (0: at once)."""
+
+    sent: int
+    more: bool
+    retry_in: float = 0
+
+
+def deliver_batch(batch_id, *, limit: int | None = None) -> BatchRun:
     """Send up to `limit` (MAIL_BATCH_SIZE) of the batch's due messages over one SMTP
-    connection, at most MAIL_BULK_RATE_PER_SECOND / MAIL_BATCH_PARALLEL a second. Returns
-    (how many were sent, whether any remain pending and due).
+    connection, at most MAIL_BULK_RATE_PER_SECOND / MAIL_BATCH_PARALLEL a second.
 
     The chunk is claimed first (its rows' next attempt pushed past BATCH_LEASE, under
     skip_locked), so parallel chains take different rows; each message is then sent and
     recorded in its own transaction by `deliver`, so a crash repeats at most the one message
-    SMTP was accepting."""
+    SMTP was accepting. Whatever of the chunk this run did not try (SMTP unreachable, an
+    error, the worker stopping) is handed back at once, not left to the lease's end."""
     limit = limit or settings.MAIL_BATCH_SIZE
     batch = MailBatch.objects.filter(pk=batch_id).first()
     if batch is None:
-        return 0, False
+        return BatchRun(0, False)
     ids = _claim(batch, limit)
     if not ids:
         _finish(batch)
-        return 0, False
+        return BatchRun(0, False)
     rate = settings.MAIL_BULK_RATE_PER_SECOND / max(settings.MAIL_BATCH_PARALLEL, 1)
     interval = 1 / rate if rate > 0 else 0
-    sent = 0
+    sent = tried = 0
+    retry_in = 0.0
+    beat = time.monotonic()
     connection = get_connection(fail_silently=False)
     try:
         for message_id in ids:
             started = time.monotonic()
+            if started - beat > HEARTBEAT_SECONDS:  # a slow chunk is still alive
+                MailBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+                beat = started
             try:
                 connection.open()  # a no-op while open; reopens after a failed send closed it
             except Exception as exc:
-                # The server is unreachable: leave the rest of the chunk to the lease's end.
-                logger.warning("Batch %s: SMTP unreachable (%s)", batch.pk, type(exc).__name__)
-                return sent, True
+                logger.warning(
+                    "Batch %s: SMTP unreachable (%s: %s); %s messages handed back for %s s",
+                    batch.pk,
+                    type(exc).__name__,
+                    exc,
+                    len(ids) - tried,
+                    BATCH_PAUSE.total_seconds(),
+                )
+                retry_in = BATCH_PAUSE.total_seconds()
+                break
             sent += deliver(message_id, connection=connection, batch=batch)
+            tried += 1
             if interval:
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     finally:
         _close_quietly(connection)
-    return sent, True
+        _release(ids[tried:], timezone.now() + timedelta(seconds=retry_in))
+    return BatchRun(sent, True, retry_in)
+
+
+def _release(ids: list, due) -> None:
+    """Hand claimed rows back (still pending ones only), due at `due`."""
+    if ids:
+        OutboundMessage.objects.filter(pk__in=ids, status=Status.PENDING).update(
+            next_attempt_at=due
+        )
 
 
 def _claim(batch: MailBatch, limit: int) -> list:
@@ -531,15 +570,16 @@ def _finish(batch: MailBatch) -> None:
 
 
 def resume_batches() -> int:
-    """Restart the sending of every batch with due pending messages whose chains have not
-    taken a chunk for a lease's length (they died); called by the periodic task. Returns how many batches were restarted."""
+    """Restart the sending of every batch with due pending messages whose chains have been
+    silent for BATCH_IDLE (they died, or ran out of work before a retry fell due); called by
+    the periodic task. Returns how many batches were restarted."""
     now = timezone.now()
     due = OutboundMessage.objects.filter(
         batch=OuterRef("pk"), status=Status.PENDING, next_attempt_at__lte=now
     )
     batch_ids = list(
         MailBatch.objects.filter(Exists(due))
-        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_LEASE))
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_IDLE))
         .values_list("pk", flat=True)[:50]
     )
     for batch_id in batch_ids:

@@ -24,7 +24,7 @@ def mail_send_pending() -> int:
 def mail_send_batch(batch_id: str) -> int:
     """Send one chunk of a batch, then hand the rest to a new task of the same chain (short
     tasks: a worker restart loses at most one chunk's lease, which the periodic task resumes)."""
-    sent, more = mail.deliver_batch(batch_id)
-    if more:
-        mail_send_batch.apply_async(args=[batch_id], retry=False)
-    return sent
+    run = mail.deliver_batch(batch_id)
+    if run.more:
+        mail_send_batch.apply_async(args=[batch_id], countdown=run.retry_in or None, retry=False)
+    return run.sent

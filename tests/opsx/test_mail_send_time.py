@@ -124,6 +124,7 @@ def smtp_sessions(settings):
     inbox = _Sessions()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
+    inbox.port = controller.port
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -155,9 +156,8 @@ def test_batch_is_recorded_once_and_sent_over_one_connection(smtp_sessions, rule
     UserFactory(email="late@example.com")
     assert mail.batch_add_recipients(batch, emails) == 1  # ...and skips nobody
 
-    sent, more = mail.deliver_batch(batch.pk)
-    assert (sent, more) == (8, True)
-    assert mail.deliver_batch(batch.pk) == (0, False)
+    assert mail.deliver_batch(batch.pk) == (8, True, 0)
+    assert mail.deliver_batch(batch.pk) == (0, False, 0)
     assert len(smtp_sessions.peers) == 1  # one connection for the whole chunk
     messages = {m["To"]: m for m in smtp_sessions.messages}
     assert "gone@example.com" not in messages
@@ -221,7 +221,35 @@ def test_periodic_task_resumes_only_a_batch_nobody_is_sending(rules, monkeypatch
     mail._claim(batch, 1)  # a chain is at work: one row leased, one still due
     assert mail.resume_batches() == 0
     MailBatch.objects.filter(pk=batch.pk).update(
-        heartbeat_at=timezone.now() - mail.BATCH_LEASE - timedelta(seconds=1)
+        heartbeat_at=timezone.now() - mail.BATCH_IDLE - timedelta(seconds=1)
     )
     assert mail.resume_batches() == 1  # that chain died
     assert started == [str(batch.pk), str(batch.pk)]
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_cannot_reach_smtp_hands_its_rows_back(rules, settings, smtp_sessions):
+    """SMTP down mid-batch: nothing sent twice, nothing left claimed until the lease's end."""
+    from django.utils import timezone
+
+    mail.register_category(Category.NEWSLETTER, unsubscribe_url=lambda a: "https://opsx.test/n/")
+    UserFactory.create_batch(4)
+    batch = mail.create_batch(
+        category=Category.NEWSLETTER,
+        subject="Issue",
+        body_text=MailBatch.UNSUBSCRIBE_PLACEHOLDER,
+        body_html="",
+    )
+    mail.batch_add_recipients(batch, User.objects.values_list("email", flat=True))
+    settings.EMAIL_TIMEOUT = 2
+    settings.EMAIL_PORT = free_port()  # nobody listens there
+    run = mail.deliver_batch(batch.pk)
+    assert run == (0, True, mail.BATCH_PAUSE.total_seconds())
+    pending = OutboundMessage.objects.filter(batch=batch, status=Status.PENDING)
+    assert pending.count() == 4 and not pending.filter(attempts__gt=0).exists()
+    latest = timezone.now() + mail.BATCH_PAUSE
+    assert not pending.filter(next_attempt_at__gt=latest).exists()  # not held for the lease
+    pending.update(next_attempt_at=timezone.now())
+    settings.EMAIL_PORT = smtp_sessions.port
+    assert mail.deliver_batch(batch.pk).sent == 4
+    assert len({m["To"] for m in smtp_sessions.messages}) == 4
