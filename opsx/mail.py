@@ -501,7 +501,7 @@ def deliver_batch(batch_id, *, limit: int | None = None) -> BatchRun:
     batch = MailBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return BatchRun(0, False)
-    ids = _claim(batch, limit)
+    ids, lease_until = _claim(batch, limit)
     if not ids:
         _finish(batch)
         return BatchRun(0, False)
@@ -536,16 +536,18 @@ def deliver_batch(batch_id, *, limit: int | None = None) -> BatchRun:
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     finally:
         _close_quietly(connection)
-        _release(ids[tried:], timezone.now() + timedelta(seconds=retry_in))
+        _release(ids, lease_until, timezone.now() + timedelta(seconds=retry_in))
     return BatchRun(sent, True, retry_in)
 
 
-def _release(ids: list, due) -> None:
-    """Hand claimed rows back (still pending ones only), due at `due`."""
-    if ids:
-        OutboundMessage.objects.filter(pk__in=ids, status=Status.PENDING).update(
-            next_attempt_at=due
-        )
+def _release(ids: list, lease_until, due) -> None:
+    """Hand back the claimed rows nobody tried: still pending and still at the lease's end
+    (a try that failed set its own next attempt). Besides the rows after an SMTP outage, this
+    catches a row `deliver` skipped because another chain's claim held its lock for an
+    instant (PostgreSQL keeps the lock on a row it locked and then found no longer due)."""
+    OutboundMessage.objects.filter(
+        pk__in=ids, status=Status.PENDING, next_attempt_at=lease_until
+    ).update(next_attempt_at=due)
 
 
 def _claim(batch: MailBatch, limit: int) -> list:
@@ -558,8 +560,9 @@ def _claim(batch: MailBatch, limit: int) -> list:
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
-        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now + BATCH_LEASE)
-    return ids
+        lease_until = now + BATCH_LEASE
+        OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until)
+    return ids, lease_until
 
 
 def _finish(batch: MailBatch) -> None:

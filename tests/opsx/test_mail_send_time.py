@@ -190,10 +190,10 @@ def test_batch_chains_take_different_rows(smtp_sessions, rules, settings):
         body_html="",
     )
     mail.batch_add_recipients(batch, User.objects.values_list("email", flat=True))
-    first = mail._claim(batch, 3)
-    second = mail._claim(batch, 3)
+    first, _ = mail._claim(batch, 3)
+    second, _ = mail._claim(batch, 3)
     assert len(first) == len(second) == 3 and not set(first) & set(second)
-    assert mail._claim(batch, 3) == []  # all leased
+    assert mail._claim(batch, 3)[0] == []  # all leased
     for message_id in first + second:
         mail.deliver(message_id, batch=batch)
     assert len(smtp_sessions.messages) == 6
@@ -253,3 +253,32 @@ def test_a_chunk_that_cannot_reach_smtp_hands_its_rows_back(rules, settings, smt
     settings.EMAIL_PORT = smtp_sessions.port
     assert mail.deliver_batch(batch.pk).sent == 4
     assert len({m["To"] for m in smtp_sessions.messages}) == 4
+
+
+@pytest.mark.django_db
+def test_a_row_deliver_skipped_is_handed_back_not_dropped(rules, smtp_sessions, monkeypatch):
+    """deliver() skips a row whose lock another chain's claim holds for an instant (it
+    returns False without trying); the chunk hands that row back due at once, so the next chunk
+    sends it instead of leaving it for the lease's end."""
+    mail.register_category(Category.NEWSLETTER, unsubscribe_url=lambda a: "https://opsx.test/n/")
+    UserFactory.create_batch(3)
+    batch = mail.create_batch(
+        category=Category.NEWSLETTER,
+        subject="Issue",
+        body_text=MailBatch.UNSUBSCRIBE_PLACEHOLDER,
+        body_html="",
+    )
+    mail.batch_add_recipients(batch, User.objects.values_list("email", flat=True))
+    skipped = OutboundMessage.objects.filter(batch=batch).order_by("pk").first()
+    real_deliver = mail.deliver
+
+    def deliver_skipping_one(message_id, **kwargs):
+        return False if message_id == skipped.pk else real_deliver(message_id, **kwargs)
+
+    monkeypatch.setattr(mail, "deliver", deliver_skipping_one)
+    assert mail.deliver_batch(batch.pk).sent == 2
+    skipped.refresh_from_db()
+    assert skipped.status == Status.PENDING and skipped.attempts == 0
+    monkeypatch.setattr(mail, "deliver", real_deliver)
+    assert mail.deliver_batch(batch.pk).sent == 1  # due again at once, not in 15 minutes
+    assert len({m["To"] for m in smtp_sessions.messages}) == 3
