@@ -466,6 +466,23 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {"message": {"format": "%(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# The access log (opsx/access_log.py): one JSON line a request on standard output, or none.
+ACCESS_LOG = env.str("ACCESS_LOG", default="stdout")
+if ACCESS_LOG not in ("stdout", "off"):
+    raise ImproperlyConfigured(f"ACCESS_LOG must be stdout or off, not {ACCESS_LOG!r}.")
+if ACCESS_LOG == "stdout":
+    # First: it times the whole stack, whitenoise's static files and HTTPS redirects included.
+    MIDDLEWARE.insert(0, "opsx.access_log.AccessLogMiddleware")
+    LOGGING["handlers"]["access_stdout"] = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+        "formatter": "message",
+    }
+    # Its own level, apart from LOG_LEVEL; not propagated, so never also on stderr.
+    LOGGING["loggers"] = {
+        "opsx.access": {"handlers": ["access_stdout"], "level": "INFO", "propagate": False}
+    }
