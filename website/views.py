@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 
+from opsx import access_log
 from privacy import policies, testimonials
 from privacy.models import PolicyVersion
 
@@ -16,7 +17,8 @@ def privacy(request):
     Public and cookie-free: no form, no session written."""
     today = timezone.localdate()
     timeline = policies.policy_timeline(today)
-    return render(request, "website/privacy.html", {"timeline": timeline, "today": today})
+    context = {"timeline": timeline, "today": today, "log_fields": access_log.FIELDS.items()}
+    return render(request, "website/privacy.html", context)
 
 
 def privacy_version(request, label):
