@@ -231,6 +231,8 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OpsX <no-reply@opsx.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the public contact page (/contact/) and the terms tell visitors to write.
+CONTACT_EMAIL = env.str("CONTACT_EMAIL", default="team@thehexcm.com")
 MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
 # `manage.py worker_health` fails when a due email has waited longer than this (beat resends
 # every minute, so a healthy outbox never comes near it).

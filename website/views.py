@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -7,7 +9,14 @@ from opsx import access_log
 from privacy import policies, testimonials
 from privacy.models import PolicyVersion
 
+from . import cookies, queries
 
+# The reading pages write nothing: no request transaction (ATOMIC_REQUESTS), so a static
+# page never opens a database connection.
+reading_page = transaction.non_atomic_requests
+
+
+@reading_page
 def home(request):
     return render(request, "website/home.html")
 
@@ -43,3 +52,38 @@ def testimonials_page(request):
     return render(
         request, "website/testimonials.html", {"testimonials": list(testimonials.published())}
     )
+
+
+@reading_page
+def product(request):
+    return render(request, "website/product.html")
+
+
+@reading_page
+def pricing(request):
+    return render(request, "website/pricing.html")
+
+
+@reading_page
+def contact(request):
+    return render(request, "website/contact.html", {"contact_email": settings.CONTACT_EMAIL})
+
+
+@reading_page
+def terms(request):
+    return render(request, "website/terms.html", {"contact_email": settings.CONTACT_EMAIL})
+
+
+@reading_page
+def subprocessors(request):
+    """The active subprocessors: one query."""
+    return render(
+        request,
+        "website/subprocessors.html",
+        {"subprocessors": list(queries.subprocessors_listed())},
+    )
+
+
+@reading_page
+def cookies_page(request):
+    return render(request, "website/cookies.html", {"cookies": cookies.app_cookies()})

@@ -1,0 +1,14 @@
+"""The public area's reading pages, shared by the page, cookie and CSP tests."""
+
+from django.urls import reverse
+
+# Reading pages: no form, so no cookie for an anonymous visitor and no query of their own.
+STATIC_PAGES = ["home", "product", "pricing", "contact", "terms", "cookies"]
+# Reading pages that read the database: the policy versions, the lists staff keep.
+DATA_PAGES = ["privacy", "testimonials", "subprocessors"]
+READING_PAGES = STATIC_PAGES + DATA_PAGES
+
+
+def reading_urls() -> list[str]:
+    # The first policy version is seeded by privacy's migration 0004.
+    return [reverse(name) for name in READING_PAGES] + [reverse("privacy_version", args=["1"])]

@@ -1,0 +1,112 @@
+"""No public page loads anything from another host, and each carries the CSP that forbids it."""
+
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from tests.conftest import sign_in
+from website.models import Subprocessor
+
+from .pages import reading_urls
+
+# Every page a visitor can open without an account: the reading pages and the forms.
+FORM_PAGES = ["account_login", "account_signup", "privacy:newsletter", "privacy:request_new"]
+LOADING_ATTRIBUTES = {
+    "script": ["src"],
+    "link": ["href"],
+    "img": ["src", "srcset"],
+    "source": ["src", "srcset"],
+    "iframe": ["src"],
+}
+
+
+class Resources(HTMLParser):
+    """What a page makes the browser fetch, and any inline script or style."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in LOADING_ATTRIBUTES.get(tag, []):
+            if attrs.get(name):
+                self.urls += [part.split()[0] for part in attrs[name].split(",")]
+        if tag == "script" and not attrs.get("src"):
+            self._in_script = True
+        if tag == "style":
+            self.inline.append("<style>")
+        if "style" in attrs:
+            self.inline.append(f"<{tag} style=...>")
+        self.inline += [f"<{tag} {a}=...>" for a in attrs if a.startswith("on")]
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.inline.append("<script>…</script>")
+
+
+def _public_urls():
+    return reading_urls() + [reverse(name) for name in FORM_PAGES]
+
+
+def _check(response, url):
+    assert response.status_code == 200, url
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy, url
+    assert "frame-ancestors 'none'" in policy, url
+    parser = Resources()
+    parser.feed(response.content.decode())
+    assert parser.urls, url  # at least our stylesheet: the parser did see the page
+    for found in parser.urls:
+        parts = urlsplit(found)
+        assert parts.netloc in ("", "testserver"), (url, found)
+        assert parts.scheme in ("", "http", "https", "data"), (url, found)
+        if parts.scheme == "data":
+            assert found.startswith("data:image/"), (url, found)
+    assert not parser.inline, (url, parser.inline)
+
+
+def test_the_policy_allows_our_own_origin_only():
+    for directive, sources in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].items():
+        assert set(sources) <= {"'self'", "'none'", "data:"}, directive
+    assert settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["default-src"] == ["'self'"]
+
+
+@pytest.mark.django_db
+def test_no_public_page_loads_anything_from_another_host(client):
+    # A subprocessor's site is a link (an <a>), never something the page loads.
+    Subprocessor.objects.create(
+        name="Hoster",
+        purpose="Hosting",
+        data_processed="All of it",
+        location="India",
+        website="https://hoster.example",
+    )
+    for url in _public_urls():
+        _check(client.get(url), url)
+
+
+@pytest.mark.django_db
+def test_nor_for_a_signed_in_member(client, personas):
+    sign_in(client, personas.bob)
+    for url in reading_urls():
+        _check(client.get(url), url)
+
+
+def test_the_checker_catches_another_hosts_script_and_inline_code():
+    parser = Resources()
+    parser.feed(
+        '<link rel="stylesheet" href="https://cdn.example/a.css">'
+        '<img srcset="/static/a.png 1x, //img.example/b.png 2x">'
+        '<script>alert(1)</script><p style="color:red" onclick="x()">'
+    )
+    assert [urlsplit(u).netloc for u in parser.urls] == ["cdn.example", "", "img.example"]
+    assert parser.inline == ["<script>…</script>", "<p style=...>", "<p onclick=...>"]
