@@ -238,6 +238,7 @@ def test_signing_out_from_the_phone_menu_signs_out(page, acme):
 def test_the_menu_opens_from_the_keyboard(page, acme):
     page.set_viewport_size(PHONE)
     page.goto(reverse("home"))
+    page.keyboard.press("Tab")  # "Skip to the main content"
     page.keyboard.press("Tab")  # the brand
     page.keyboard.press("Tab")  # the menu's checkbox, its label outlined
     assert page.evaluate("document.activeElement.id") == "nav-toggle"
