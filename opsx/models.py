@@ -18,6 +18,9 @@ class OutboundMessage(models.Model):
         SERVICE = "service", "Service notice"  # opt-out
         NEWSLETTER = "newsletter", "Newsletter"  # opt-in
         REFERRAL = "referral", "Referral"  # one-off to a non-user
+        # A request for someone's consent (a testimonial): no opt-out stops it (its answer is
+        # the decline link), but the suppression list does, at send time too.
+        CONSENT = "consent", "Consent request"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -132,7 +135,7 @@ class Suppression(models.Model):
         REFERRAL_REMOVAL = "referral_removal", "Asked to receive no referral mail"
 
     class Scope(models.TextChoices):
-        ALL = "all", "Service notices, newsletter and referral mail"
+        ALL = "all", "Service notices, newsletter, consent and referral mail"
         REFERRAL = "referral", "Referral mail only"
 
     address_hash = models.CharField(max_length=64)

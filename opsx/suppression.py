@@ -1,7 +1,7 @@
 """The suppression list: addresses OpsX must not mail again (legal notices aside).
 
-A hard bounce or a spam complaint suppresses an address for service notices, the newsletter and
-referral mail; a friend's "remove my information" suppresses it for referral mail only. Legal
+A hard bounce or a spam complaint suppresses an address for service notices, the newsletter,
+consent requests and referral mail; a friend's "remove my information" suppresses it for referral mail only. Legal
 notices and account mail are never held back: account mail (a password reset, a sign-in code)
 goes out because its owner just asked for it, and a bounce months ago must not lock them out. Only a keyed hash of the
 address is stored (opsx.personal_data.keyed_hash), so the list can be asked about an address

@@ -5,14 +5,12 @@ at any time (a link in the approval mail, or a removal request).
 A consent link carries the testimonial's public id and a version of exactly what would be
 published (quote, name, company, photo) and where it was asked (the address): any change of
 them makes older links useless, and a change of the published words voids a consent already
-given (`testimonial_save`). The mails are category ACCOUNT: a one-off transactional message
-to a person about their own words, which no newsletter or service opt-out may block. SERVICE
-would ask a user account's service preference (this person usually has none, and a user who
-turned service notices off must still be asked before their words go online) and put a
-one-click unsubscribe on a mail whose opt-out is the decline link. ACCOUNT mail is not held
-back by the suppression list at send time (opsx.suppression.scopes_for), so the consent
-request checks it itself when it is asked: an address that bounced or complained is not
-mailed (staff are told why), the same scope that stops service mail.
+given (`testimonial_save`). The request is category CONSENT: a one-off message to a person
+about their own words, which no newsletter or service opt-out may block (SERVICE would ask a
+user account's service preference, and put a one-click unsubscribe on a mail whose opt-out is
+the decline link), but which the suppression list stops, when it is asked (staff are told
+why) and again at send time. The approval's confirmation, which carries the withdraw link, is
+ACCOUNT mail: it answers the person's own click.
 
 What is kept of a consent: the date, and the means ("email link", the day it was asked, the
 version of the text approved). Not the IP address: the signed link mailed to the person's own
@@ -380,7 +378,7 @@ def request_consent(testimonial: Testimonial, actor: User) -> Testimonial:
             "max_age_days": settings.TESTIMONIAL_LINK_MAX_AGE_DAYS,
             "has_photo": bool(testimonial.photo),
         },
-        category=OutboundMessage.Category.ACCOUNT,
+        category=OutboundMessage.Category.CONSENT,
         secret_ttl=link_max_age(),
     )
     audit.record(

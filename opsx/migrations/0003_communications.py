@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('address_hash', models.CharField(max_length=64)),
-                ('scope', models.CharField(choices=[('all', 'Service notices, newsletter and referral mail'), ('referral', 'Referral mail only')], max_length=10)),
+                ('scope', models.CharField(choices=[('all', 'Service notices, newsletter, consent and referral mail'), ('referral', 'Referral mail only')], max_length=10)),
                 ('reason', models.CharField(choices=[('hard_bounce', 'Hard bounce'), ('complaint', 'Spam complaint'), ('referral_removal', 'Asked to receive no referral mail')], max_length=20)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],

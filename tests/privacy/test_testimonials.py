@@ -20,7 +20,7 @@ from django.utils import timezone
 from PIL import Image
 
 from clients.models import AuditEvent
-from opsx import suppression
+from opsx import mail, suppression
 from opsx.models import OutboundMessage, Suppression
 from privacy import models as pm
 from privacy import testimonials
@@ -181,7 +181,7 @@ def test_the_consent_request_mail_shows_the_exact_text_and_has_working_links(
     ask(staff_client, t)
     assert t.status == Status.REQUESTED and t.requested_at is not None
     message = last_mail("May OpsX publish")
-    assert message.category == OutboundMessage.Category.ACCOUNT  # no opt-out blocks it
+    assert message.category == OutboundMessage.Category.CONSENT  # no opt-out blocks it
     assert message.expires_at is not None  # never sent once its links are dead
     assert f'"{QUOTE}"' in message.body_text
     assert "Petra Person, Customer Ltd" in message.body_text
@@ -489,6 +489,24 @@ def test_an_address_that_bounced_or_complained_is_not_asked(staff_client, settin
     t.refresh_from_db()
     assert t.status == Status.DRAFT
     assert not OutboundMessage.objects.filter(to_email="petra@customer.example").exists()
+
+
+def test_an_address_suppressed_after_the_request_was_queued_is_not_mailed(
+    staff_client, settings_media, django_capture_on_commit_callbacks
+):
+    t = add_in_admin(staff_client)
+    with django_capture_on_commit_callbacks(execute=False):
+        ask(staff_client, t)
+    message = last_mail("")
+    assert message.status == OutboundMessage.Status.PENDING
+    suppression.suppress(
+        "petra@customer.example",
+        reason=Suppression.Reason.HARD_BOUNCE,
+        scope=Suppression.Scope.ALL,
+    )
+    assert mail.deliver(message.pk) is False
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.SUPPRESSED
 
 
 def test_huge_input_is_refused_on_the_form_and_by_the_service(staff_client, sam, settings_media):
