@@ -1,17 +1,15 @@
 """Referral pages: the signed-in user's "tell a friend" page, and the friend's public
 "remove my information" link (accounts.referrals does the work)."""
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from clients.decorators import own_data_required
 from opsx import signed_links
 from opsx.forms import posted
 
@@ -23,26 +21,7 @@ from .forms import ReferralForm
 _FIELD_OF = {"name": "name", "note": "note", "email": "email", "invalid": "email"}
 
 
-def own_account_page(view):
-    """Signed in as a user of an active client, as clients.decorators.client_member_required,
-    but unscoped (like privacy.decorators.account_required): a user's referrals are theirs,
-    not their company's Client Data, and the checks of an address must see every account,
-    not only their company's. The view reads only rows keyed to request.user."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        client = request.client  # clients.middleware.ClientMiddleware: the user's client
-        if client is None or not client.is_active:
-            reason = "no_client" if client is None else "suspended"
-            return render(request, "clients/refused.html", {"reason": reason}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@own_account_page
+@own_data_required
 @require_http_methods(["GET", "POST"])
 def referral_page(request):
     form = ReferralForm(posted(request))

@@ -43,3 +43,26 @@ def client_admin_required(view):
         return view(request, *args, **kwargs)
 
     return client_member_required(wrapper)
+
+
+def own_data_required(view=None, *, allow_suspended: bool = False):
+    """Signed in as a client's user, for a page of the user's own data (privacy requests,
+    archives, referrals). Unlike client_member_required the view runs unscoped (the connection
+    role, as allauth's account pages do): those rows are no client's data, most have no client
+    key, and a client's scope would hide them. The view must read only rows keyed to
+    request.user. `allow_suspended`: a suspended client's users may still open it (a privacy
+    right does not end with the company's subscription)."""
+    if view is None:
+        return lambda view: own_data_required(view, allow_suspended=allow_suspended)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if request.user.client_id is None:
+            return _refusal(request, "no_client")
+        if not allow_suspended and not request.client.is_active:
+            return _refusal(request, "suspended")
+        return view(request, *args, **kwargs)
+
+    return wrapper
