@@ -28,7 +28,8 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -88,6 +89,20 @@ def notice_progress(notice: Notice) -> dict:
         .exclude(user__in=notice_audience(notice).values("pk"))
         .count(),
     }
+
+
+def delivered_count(**match):
+    """An annotation: how many deliveries of the notice `match` names from the outer row
+    (`notice=OuterRef("pk")`, `notice__policy_version=OuterRef("pk")`), 0 for none; a
+    subquery, so an admin list counts in its one query."""
+    counted = (
+        NoticeDelivery.objects.filter(**match)
+        .order_by()
+        .values("notice")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 @dataclass(frozen=True)

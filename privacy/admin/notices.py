@@ -5,15 +5,14 @@ a Celery task, its progress shown on the notice's page."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
 from opsx import markdown
 
 from .. import notices
-from ..models import Notice, NoticeDelivery
+from ..models import Notice
 
 _FIELDS = ["title", "body", "audience", "clients", "current_from", "current_until"]
 _STATE = ["preview", "policy_version", "created_by", "sent_at", "progress"]
@@ -51,18 +50,11 @@ class NoticeAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The list in one query: deliveries counted by a subquery, the bodies left behind.
-        delivered = (
-            NoticeDelivery.objects.filter(notice=OuterRef("pk"))
-            .order_by()
-            .values("notice")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         return (
             super()
             .get_queryset(request)
             .select_related("created_by", "policy_version")
-            .annotate(delivered_count=Coalesce(Subquery(delivered), 0))
+            .annotate(delivered_count=notices.delivered_count(notice=OuterRef("pk")))
         )
 
     def get_readonly_fields(self, request, obj=None):

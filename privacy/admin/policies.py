@@ -3,15 +3,14 @@ a published version is read-only for good (it governs the data used while it was
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from opsx import markdown
 
-from .. import policies
+from .. import notices, policies
 from ..models import NoticeDelivery, PolicyVersion
 
 _FIELDS = ["label", "effective_on", "material", "summary", "body"]
@@ -39,19 +38,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # The list in one query: the notices counted by a subquery (left out of the page
         # count), the bodies left behind (the change page reads its one body).
-        notices = (
-            NoticeDelivery.objects.filter(notice__policy_version=OuterRef("pk"))
-            .order_by()
-            .values("notice")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         return (
             super()
             .get_queryset(request)
             .select_related("published_by")
             .defer("body")
-            .annotate(notice_count=Coalesce(Subquery(notices), 0))
+            .annotate(notice_count=notices.delivered_count(notice__policy_version=OuterRef("pk")))
         )
 
     # --- who may do what: drafts are edited and deleted, published versions only read ---
