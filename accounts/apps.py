@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from opsx import mail
 
-        from . import receivers, referrals  # noqa: F401  (receivers: allauth's signals)
+        from . import receivers, referrals, usage  # noqa: F401  (receivers: allauth's signals)
 
         # Referral mail: asked again at send time, and its unsubscribe link is the friend's
         # "remove my information" link.

@@ -1,7 +1,9 @@
+import time
+
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
-from . import audit
+from . import audit, usage
 
 # What a signed-in user of a suspended client may still do: sign out.
 _OPEN_WHILE_SUSPENDED = {"account_logout"}
@@ -48,3 +50,20 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             audit.reset_request(token)
+
+
+class UsageMiddleware:
+    """Counts a signed-in client user's request (web or API) and its server time for the
+    client's usage statistics (clients.usage): one Redis round trip, after the response is
+    made. First in the chain, so the time covers every other middleware too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        client = getattr(request, "client", None)
+        if client is not None:
+            usage.count_request(client.pk, request.path_info, time.perf_counter() - started)
+        return response

@@ -275,3 +275,62 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UsageDay(TenantModel):
+    """One client's usage on one day (UTC): what HexCM may look at per client for support and
+    for benchmarks. Two writers fill it: the daily job (clients.usage.usage_record_day) sets
+    the day's stock figures; the counter flush (clients.usage.usage_flush) adds the requests
+    and server time counted since the last flush. A row per client per day, never per request.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    users = models.PositiveIntegerField(default=0)  # active accounts
+    active_users = models.PositiveIntegerField(default=0)  # signed in during the last 30 days
+    prospects = models.PositiveIntegerField(default=0)
+    visits = models.PositiveIntegerField(default=0)
+    files = models.PositiveIntegerField(default=0)
+    bytes_stored = models.PositiveBigIntegerField(default=0)
+    imports = models.PositiveIntegerField(default=0)  # finished that day
+    rows_imported = models.PositiveIntegerField(default=0)  # created or updated by those
+    mail_sent = models.PositiveIntegerField(default=0)  # to the client's users, that day
+    # Requests and server time (microseconds) by product area (clients.usage.AREAS).
+    requests_prospects = models.PositiveIntegerField(default=0)
+    requests_visits = models.PositiveIntegerField(default=0)
+    requests_files = models.PositiveIntegerField(default=0)
+    requests_imports = models.PositiveIntegerField(default=0)
+    requests_admin_tasks = models.PositiveIntegerField(default=0)
+    requests_api = models.PositiveIntegerField(default=0)
+    requests_other = models.PositiveIntegerField(default=0)
+    server_us_prospects = models.PositiveBigIntegerField(default=0)
+    server_us_visits = models.PositiveBigIntegerField(default=0)
+    server_us_files = models.PositiveBigIntegerField(default=0)
+    server_us_imports = models.PositiveBigIntegerField(default=0)
+    server_us_admin_tasks = models.PositiveBigIntegerField(default=0)
+    server_us_api = models.PositiveBigIntegerField(default=0)
+    server_us_other = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["client", "day"]
+        constraints = [
+            # Also the index of every read: one client's days, in order.
+            models.UniqueConstraint(fields=["client", "day"], name="usageday_client_day")
+        ]
+        # Benchmarks and the daily job read one day across all clients.
+        indexes = [models.Index(fields=["day"], name="usageday_day")]
+
+    def __str__(self) -> str:
+        return f"Usage of client {self.client_id} on {self.day}"
+
+
+class UsageFlush(models.Model):
+    """A batch of counted requests already added to UsageDay, kept for a week: a flush that
+    died after its transaction and before deleting the batch from Redis does not add it twice.
+    Not Client Data (holds no client), so no client key."""
+
+    key = models.CharField(max_length=120, unique=True)
+    flushed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -91,6 +91,10 @@ class OutboundMessage(models.Model):
                 name="outbound_pending_due_idx",
             ),
             models.Index(fields=["to_email", "-created_at"], name="outbound_to_email_idx"),
+            # The daily usage figures count a day's sent mail (clients.usage, accounts/usage.py).
+            models.Index(
+                fields=["sent_at"], condition=models.Q(status="sent"), name="outbound_sent_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its timing covers the whole chain (a client's requests and server time by area).
+    "clients.middleware.UsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -156,7 +158,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Usage statistics (clients/usage.py): counted in Redis, added to the day's rows this often.
+USAGE_REDIS_URL = env.str("USAGE_REDIS_URL", default=REDIS_URL)
+USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=300)
+
 CELERY_BEAT_SCHEDULE = {
+    "usage-flush": {"task": "clients.tasks.usage_flush", "schedule": float(USAGE_FLUSH_SECONDS)},
+    "usage-record-day": {
+        "task": "clients.tasks.usage_record_day",
+        "schedule": crontab(hour=0, minute=15),
+    },
     "api-idempotency-expire": {
         "task": "devices.tasks.idempotency_expire",
         "schedule": crontab(hour=4, minute=30),
