@@ -1,5 +1,7 @@
 from django.urls import path
 
+from clients import views as client_views
+
 from . import admin_tasks as views
 
 app_name = "admin_tasks"
@@ -13,4 +15,5 @@ urlpatterns = [
     path("invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path("invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("usage/", client_views.usage, name="usage"),
 ]

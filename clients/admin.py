@@ -1,8 +1,12 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from . import services
+from . import queries, services
 from .models import AuditEvent, Client
 
 
@@ -13,8 +17,39 @@ class ClientAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "contact_email"]
     # The status changes only through the actions: suspending must also end the sessions.
     # The device policy is the client admins' choice (Admin tasks → Devices, audited there).
-    readonly_fields = ["public_id", "status", "device_policy", "created_at"]
+    readonly_fields = ["public_id", "status", "device_policy", "created_at", "usage"]
     actions = ["suspend_clients", "reactivate_clients"]
+
+    @admin.display(description="Usage")
+    def usage(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:clients_client_usage", args=[obj.pk])
+        return format_html('<a href="{}">Usage statistics and benchmark</a>', url)
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:object_id>/usage/",
+                self.admin_site.admin_view(self.usage_view),
+                name="clients_client_usage",
+            )
+        ]
+        return own + super().get_urls()
+
+    def usage_view(self, request, object_id):
+        """The client's usage dashboard: counts only, no personal data."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tenant = get_object_or_404(Client, pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            **queries.usage_context(tenant),
+            "title": f"Usage of {tenant.name}",
+            "tenant": tenant,
+            "back": reverse("admin:clients_client_change", args=[tenant.pk]),
+        }
+        return render(request, "admin/clients/client/usage.html", context)
 
     @admin.action(description="Suspend the selected clients (signs their users out)")
     def suspend_clients(self, request, queryset):

@@ -334,3 +334,29 @@ class UsageFlush(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class UsageBenchmark(models.Model):
+    """The spread of one figure across the clients of one size on one day: written by the daily
+    job (clients.usage.usage_benchmarks_compute) only for groups of at least 5 clients. Holds
+    no client, only the group's quartiles, so any client's admins may read it."""
+
+    day = models.DateField()
+    size_low = models.PositiveIntegerField()  # users, inclusive
+    size_high = models.PositiveIntegerField(null=True)  # None: no upper bound
+    metric = models.CharField(max_length=30)
+    clients = models.PositiveIntegerField()  # in the group: always at least 5
+    q1 = models.FloatField()
+    median = models.FloatField()
+    q3 = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "size_low", "metric"], name="usagebenchmark_once"
+            ),
+            models.CheckConstraint(condition=models.Q(clients__gte=5), name="usagebenchmark_min_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} for {self.size_low}+ users on {self.day}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 import threading
 import time
 import uuid
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import Client, UsageDay, UsageFlush
+from .models import Client, UsageBenchmark, UsageDay, UsageFlush
 
 logger = logging.getLogger(__name__)
 
@@ -268,4 +269,58 @@ def usage_record_day(day: date) -> int:
         unique_fields=["client", "day"],
         update_fields=list(figures),
     )
+    usage_benchmarks_compute(day)
     return len(rows)
+
+
+# --- benchmarks ----------------------------------------------------------------------------
+
+MIN_GROUP = 5  # a benchmark only counts a group of at least this many clients
+# Clients of "its size": by users on the day compared.
+SIZES = [(1, 5), (6, 20), (21, 100), (101, 500), (501, None)]
+# What the benchmark compares: metric -> (label, how to read it off a UsageDay).
+METRICS = {
+    "active_users": ("Active users", lambda r: r.active_users),
+    "prospects": ("Prospects", lambda r: r.prospects),
+    "visits": ("Visits", lambda r: r.visits),
+    "files": ("Files", lambda r: r.files),
+    "storage_mb": ("Storage (MB)", lambda r: round(r.bytes_stored / 1_000_000, 1)),
+    "requests": ("Requests that day", lambda r: sum(getattr(r, f"requests_{a}") for a in AREAS)),
+}
+
+
+def size_of(users: int) -> tuple[int, int | None]:
+    for low, high in SIZES:
+        if high is None or users <= high:
+            return low, high
+    return SIZES[-1]
+
+
+def usage_benchmarks_compute(day: date) -> int:
+    """The quartiles of each metric per size group of `day`'s rows, kept for groups of at
+    least MIN_GROUP clients only (a smaller group's are deleted). Returns the rows written."""
+    groups: dict[tuple[int, int | None], list[UsageDay]] = defaultdict(list)
+    for row in UsageDay.objects.filter(day=day, users__gt=0).iterator(chunk_size=5000):
+        groups[size_of(row.users)].append(row)
+    kept = []
+    for (low, high), rows in groups.items():
+        if len(rows) < MIN_GROUP:
+            continue
+        for metric, (_, read) in METRICS.items():
+            q1, median, q3 = statistics.quantiles([read(r) for r in rows], n=4, method="inclusive")
+            kept.append(
+                UsageBenchmark(
+                    day=day,
+                    size_low=low,
+                    size_high=high,
+                    metric=metric,
+                    clients=len(rows),
+                    q1=q1,
+                    median=median,
+                    q3=q3,
+                )
+            )
+    with transaction.atomic():
+        UsageBenchmark.objects.filter(day=day).delete()
+        UsageBenchmark.objects.bulk_create(kept)
+    return len(kept)
