@@ -16,4 +16,8 @@ urlpatterns = [
     path("invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
     path("audit/", views.audit_log, name="audit_log"),
     path("usage/", client_views.usage, name="usage"),
+    path("billing/", client_views.billing_page, name="billing"),
+    path(
+        "billing/invoices/<uuid:public_id>.pdf", client_views.invoice_download, name="invoice_pdf"
+    ),
 ]

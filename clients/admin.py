@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import queries, services
-from .models import AuditEvent, Client
+from . import audit, billing, queries, services
+from .models import AuditEvent, Client, ClientBilling, Invoice, Plan
 
 
 @admin.register(Client)
@@ -92,6 +92,95 @@ class AuditEventAdmin(admin.ModelAdmin):
             if term:
                 return queryset.none(), False
         return super().get_search_results(request, queryset, term)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "price_per_user", "currency", "trial_days", "active"]
+    list_filter = ["active"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+class _AuditedBillingRead:
+    """Staff opening a client's billing details or an invoice (names, addresses, GSTIN): each
+    opening is in the audit trail, as the policy limits this access to invoicing."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            audit.record(
+                actor=request.user,
+                action=audit.Action.BILLING_VIEWED,
+                target=obj,
+                client=obj.client_id,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ClientBilling)
+class ClientBillingAdmin(_AuditedBillingRead, admin.ModelAdmin):
+    # The list shows no personal data: the client and its plan.
+    list_display = ["client", "plan", "trial_ends_on", "has_card"]
+    list_filter = ["plan"]
+    search_fields = ["client__name"]
+    fields = [
+        "client",
+        "plan",
+        "trial_ends_on",
+        "legal_name",
+        "address",
+        "country",
+        "state",
+        "gstin",
+        "billing_email",
+        "card_brand",
+        "card_last4",
+        "card_exp_month",
+        "card_exp_year",
+    ]
+    # Details are the client admins' to change; staff set the plan (clients.billing).
+    readonly_fields = [f for f in fields if f != "plan"]
+
+    @admin.display(boolean=True, description="Card")
+    def has_card(self, obj):
+        return obj.has_card
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        billing.billing_plan_set(client=obj.client, plan=obj.plan, actor=request.user)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(_AuditedBillingRead, admin.ModelAdmin):
+    list_display = [
+        "number",
+        "client",
+        "period_start",
+        "active_users",
+        "total",
+        "currency",
+        "status",
+    ]
+    list_filter = ["status", "period_start"]
+    search_fields = ["number", "client__name"]
+    list_select_related = ["client"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Invoice._meta.fields]
 
     def has_add_permission(self, request):
         return False

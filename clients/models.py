@@ -222,6 +222,15 @@ class AuditEvent(models.Model):
         COMMUNITY_REMOVED = "community.removed", "removed a post on a privacy request"
         COMMUNITY_BANNED = "community.banned", "banned someone from posting"
         COMMUNITY_UNBANNED = "community.unbanned", "lifted a posting ban"
+        BILLING_PLAN_SET = "billing.plan_set", "set the client's plan"
+        BILLING_DETAILS_CHANGED = "billing.details_changed", "changed the billing details"
+        BILLING_VIEWED = "billing.viewed", "looked at a client's billing details"
+        INVOICE_ISSUED = "invoice.issued", "issued an invoice"
+        INVOICES_ISSUED = "invoices.issued", "ran the month's invoicing"
+        INVOICE_PAID = "invoice.paid", "marked an invoice paid"
+        INVOICE_DOWNLOADED = "invoice.downloaded", "downloaded an invoice"
+        PAYMENT_CARD_ADDED = "payment_card.added", "added or replaced the payment card"
+        PAYMENT_CARD_REMOVED = "payment_card.removed", "removed the payment card"
         NOTICE_SAVED = "notice.saved", "saved a notice"
         NOTICE_SENT = "notice.sent", "sent a notice"
         NOTICE_DELIVERED = "notice.delivered", "finished mailing a notice"
@@ -360,3 +369,116 @@ class UsageBenchmark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} for {self.size_low}+ users on {self.day}"
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+
+class Plan(models.Model):
+    """A price per active user per month, kept by staff in admin. A client on no plan is not
+    invoiced; a plan's price change applies from the next invoice (an invoice keeps its own)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    price_per_user = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="Per active user per month, before tax."
+    )
+    currency = models.CharField(max_length=3, default="INR")
+    trial_days = models.PositiveSmallIntegerField(default=30)
+    active = models.BooleanField(default=True, help_text="Offered to new clients.")
+
+    class Meta:
+        ordering = ["price_per_user", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price_per_user__gte=0), name="plan_price_ok")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.price_per_user} {self.currency}/user/month)"
+
+
+class ClientBilling(TenantModel):
+    """A client's plan, trial, billing details and payment card. Of the card only what the
+    processor reports is kept: its customer and payment-method ids, the brand, the last four
+    digits and the expiry. No card number ever reaches OpsX (clients/payments.py)."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="billing")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
+    trial_ends_on = models.DateField(null=True, blank=True)
+    # Who the invoice is to, as the client admins gave it.
+    legal_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(max_length=500, blank=True)
+    country = models.CharField(max_length=2, default="IN")  # ISO 3166-1 alpha-2
+    state = models.CharField(max_length=2, blank=True)  # India: the GST state code, "29"
+    gstin = models.CharField(max_length=15, blank=True)  # validated by clients/gst.py
+    billing_email = models.EmailField(blank=True)
+    # The payment card, as the processor reports it.
+    processor = models.CharField(max_length=20, blank=True)  # "stripe"
+    processor_customer_id = models.CharField(max_length=100, blank=True)
+    processor_payment_method_id = models.CharField(max_length=100, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Billing of client {self.client_id}"
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.processor_payment_method_id)
+
+
+class InvoiceSequence(models.Model):
+    """The one counter invoice numbers come from, locked (SELECT … FOR UPDATE) by the
+    transaction that issues an invoice: a number is used only if its invoice commits, so the
+    numbers have no gap and no duplicate even under two concurrent month-end runs."""
+
+    name = models.CharField(max_length=20, unique=True, default="invoices")
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last}"
+
+
+class Invoice(TenantModel):
+    """One client's invoice for one month, computed from its usage rows, stored with
+    everything it said (prices, tax, both parties' details) and its PDF."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="+", db_index=False)
+    sequence = models.PositiveIntegerField(unique=True)  # 1, 2, 3… across all clients
+    number = models.CharField(max_length=30, unique=True)  # "OPX-000001"
+    period_start = models.DateField()  # the first of the month billed
+    period_end = models.DateField()  # its last day
+    issued_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    plan_name = models.CharField(max_length=80)
+    currency = models.CharField(max_length=3)
+    # Billed: the average of the month's daily active users, rounded half up (clients/billing.py).
+    active_users = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    billable_days = models.PositiveSmallIntegerField()  # after the trial, of the month's days
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    cgst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    sgst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    igst = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    seller = models.JSONField()  # HexCM's details on the day it was issued
+    buyer = models.JSONField()  # the client's billing details on that day
+    pdf = models.FileField(upload_to="invoices/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "period_start"], name="invoice_once_a_month")
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -162,7 +162,23 @@ CELERY_TIMEZONE = "UTC"
 USAGE_REDIS_URL = env.str("USAGE_REDIS_URL", default=REDIS_URL)
 USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=300)
 
+# Billing (clients/billing.py). HexCM's details print on every invoice: set them in production
+# (the defaults are placeholders, the GSTIN only a well-formed example).
+BILLING_SELLER = {
+    "name": env.str("BILLING_SELLER_NAME", default="HexCM"),
+    "address": env.str("BILLING_SELLER_ADDRESS", default="Bengaluru, Karnataka, India"),
+    "state": env.str("BILLING_SELLER_STATE", default="29"),  # GST state code: Karnataka
+    "gstin": env.str("BILLING_SELLER_GSTIN", default="29AAJCH1234K1ZF"),
+    "email": env.str("BILLING_SELLER_EMAIL", default="team@thehexcm.com"),
+}
+BILLING_INVOICE_PREFIX = env.str("BILLING_INVOICE_PREFIX", default="OPX")
+
 CELERY_BEAT_SCHEDULE = {
+    # The 1st of each month, 01:00 UTC (after the last day's usage figures at 00:15).
+    "invoices-issue-month": {
+        "task": "clients.tasks.invoices_issue_month",
+        "schedule": crontab(day_of_month=1, hour=1, minute=0),
+    },
     "usage-flush": {"task": "clients.tasks.usage_flush", "schedule": float(USAGE_FLUSH_SECONDS)},
     "usage-record-day": {
         "task": "clients.tasks.usage_record_day",

@@ -18,6 +18,20 @@ ensure_venv() {
     .venv/bin/python -m pip install --quiet ".[dev]"
     echo "$want" >"$stamp"
   fi
+  ensure_pdf_libs
+}
+
+# WeasyPrint (invoice PDFs) loads Pango at run time; Debian's packages, installed if missing.
+ensure_pdf_libs() {
+  ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Pango (Debian) for the invoice PDFs"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null || true
+  fi
+  ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' ||
+    echo "warning: Pango is missing: invoice PDFs cannot be made (apt-get install libpango-1.0-0 libpangoft2-1.0-0)" >&2
 }
 
 _pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
