@@ -423,7 +423,7 @@ def test_staff_delete_a_post_through_the_service_with_its_cover(
 # --- covers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_cover_is_kept_without_its_metadata_and_served_only_while_published(
     staff_client, client, sam, settings_media
 ):
