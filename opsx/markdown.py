@@ -13,6 +13,7 @@ Images are not allowed: a policy needs none, and an image is a request to wherev
 """
 
 import nh3
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
@@ -68,3 +69,11 @@ def sanitise(html: str) -> SafeString:
         strip_comments=True,
     )
     return mark_safe(clean)  # noqa: S308 -- sanitised by nh3 just above
+
+
+def admin_preview(text: str) -> SafeString | str:
+    """What Django admin's read-only "Preview" field shows of a Markdown body (policy versions,
+    newsletter issues, blog posts): the rendered HTML in a styled box, or how to get one."""
+    if not text:
+        return "Save the draft to see how its body reads."
+    return format_html('<div class="policy-preview">{}</div>', render(text))

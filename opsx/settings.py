@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     # allauth's templates load it: usersessions/usersession_list.html (the sessions page) and
     # mfa/webauthn/authenticator_list.html use naturaltime. Not unused: without it they 500.
     "django.contrib.humanize",
+    # Its sitemap.xml templates, for /sitemap.xml (website.sitemaps).
+    "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -18,31 +18,25 @@ address is the proof, and the IP would be more personal data with no use of its 
 """
 
 import hashlib
-import io
-import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from clients import audit
 from clients.audit import NO_CLIENT
 from clients.models import AuditEvent
-from opsx import mail, signed_links, suppression
+from opsx import images, mail, signed_links, suppression
 from opsx.models import OutboundMessage
 
 from .models import Testimonial
-
-logger = logging.getLogger(__name__)
 
 Status = Testimonial.Status
 Action = AuditEvent.Action
@@ -50,12 +44,6 @@ Action = AuditEvent.Action
 CONSENT_PURPOSE = "testimonial-consent"
 WITHDRAW_PURPOSE = "testimonial-withdraw"
 
-# The photo: what may be uploaded. It is decoded and written again (which drops EXIF data, a
-# camera's GPS position included, and anything hidden after the image), so only real images
-# of these formats reach storage.
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
-PHOTO_MAX_PIXELS = 40_000_000
-PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # What the published words are; a change of any voids consent.
 TEXT_FIELDS = ("quote", "person_name", "company")
 
@@ -181,64 +169,12 @@ def _by_public_id(value) -> Testimonial | None:
 
 
 def clean_photo(upload) -> ContentFile:
-    """The uploaded photo decoded and written again, or ValidationError with what is wrong:
-    at most 5 MB, a real JPEG, PNG or WebP image of at most 40 megapixels."""
-    if upload.size > PHOTO_MAX_BYTES:
-        raise ValidationError(
-            f"The photo is {upload.size / 1024 / 1024:.1f} MB; it may be at most 5 MB.",
-            code="photo_size",
-        )
-    refused = ValidationError(
-        "The photo must be a JPEG, PNG or WebP image; this file is not one.", code="photo_type"
-    )
-    try:
-        upload.seek(0)
-        with Image.open(upload) as probe:
-            kind = probe.format
-            if kind not in PHOTO_FORMATS:
-                raise refused
-            if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                raise ValidationError(
-                    "The photo is too large in pixels; use one under 40 megapixels.",
-                    code="photo_pixels",
-                )
-            probe.verify()
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image = ImageOps.exif_transpose(image)
-            if kind == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            out = io.BytesIO()
-            image.save(out, format=kind, **({"quality": 90} if kind != "PNG" else {}))
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-        raise refused from None
-    finally:
-        upload.seek(0)
-    return ContentFile(out.getvalue(), name="photo")
+    """The uploaded photo decoded and written again, or ValidationError with what is wrong
+    (opsx.images.clean)."""
+    return images.clean(upload, what="photo", name="photo")
 
 
-def photo_content_type(head: bytes) -> str | None:
-    """The type of a stored photo from its first bytes (stored names have no extension)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return PHOTO_FORMATS["JPEG"]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return PHOTO_FORMATS["PNG"]
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return PHOTO_FORMATS["WEBP"]
-    return None
-
-
-def _delete_file_on_commit(name: str) -> None:
-    def delete():
-        try:
-            default_storage.delete(name)
-        except OSError:
-            logger.exception("Could not delete the testimonial photo %s", name)
-
-    if name:
-        transaction.on_commit(delete)
+photo_content_type = images.content_type
 
 
 # --- services -----------------------------------------------------------------------------
@@ -319,7 +255,7 @@ def testimonial_save(*, testimonial: Testimonial, actor: User, photo_upload=None
     testimonial.full_clean(exclude=["photo", "created_by"])
     testimonial.save()
     if old_photo and old_photo != (testimonial.photo.name if testimonial.photo else ""):
-        _delete_file_on_commit(old_photo)
+        images.delete_on_commit(old_photo)
     if changed:
         audit.record(
             actor=actor,
@@ -502,7 +438,7 @@ def testimonial_withdraw(testimonial: Testimonial, actor: User | None) -> bool:
     testimonial.published_at = None
     testimonial.photo = ""
     testimonial.save(update_fields=["status", "withdrawn_at", "published_at", "photo"])
-    _delete_file_on_commit(photo)
+    images.delete_on_commit(photo)
     audit.record(
         actor=actor,
         action=Action.TESTIMONIAL_WITHDRAWN,
@@ -528,7 +464,7 @@ def testimonial_delete(testimonial: Testimonial, actor: User) -> None:
             "This testimonial records the person's answer: it is kept. Take it off the site "
             "instead."
         )
-    _delete_file_on_commit(testimonial.photo.name if testimonial.photo else "")
+    images.delete_on_commit(testimonial.photo.name if testimonial.photo else "")
     audit.record(
         actor=actor, action=Action.TESTIMONIAL_DELETED, target=testimonial, client=NO_CLIENT
     )

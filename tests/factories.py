@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
@@ -78,3 +80,19 @@ class ProspectFactory(factory.django.DjangoModelFactory):
                 client=prospect.client, prospect=prospect, number=number, digits=number[1:]
             )
         return prospect
+
+
+class BlogPostFactory(factory.django.DjangoModelFactory):
+    """A blog post on the site (published an hour ago) by a staff author; pass
+    status="draft", published_at=None for a draft, or a future published_at."""
+
+    class Meta:
+        model = "website.BlogPost"
+
+    title = factory.Sequence(lambda n: f"Field notes {n}")
+    slug = factory.Sequence(lambda n: f"field-notes-{n}")
+    description = factory.LazyAttribute(lambda post: f"What we learnt: {post.title}.")
+    body = "## What we saw\n\nField teams plan their **visits** the evening before."
+    author = factory.SubFactory(StaffFactory)
+    status = "published"
+    published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))

@@ -9,7 +9,6 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
 from opsx import markdown
 
@@ -58,9 +57,7 @@ class NewsletterIssueAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, obj):
-        if obj is None or not obj.body:
-            return "Save the draft to see how its body reads."
-        return format_html('<div class="policy-preview">{}</div>', markdown.render(obj.body))
+        return markdown.admin_preview(obj.body if obj is not None else "")
 
     @admin.display(description="Progress")
     def progress(self, obj):

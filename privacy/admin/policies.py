@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
 
 from opsx import markdown
 
@@ -79,9 +78,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, obj):
-        if obj is None or not obj.body:
-            return "Save the draft to see how its body reads."
-        return format_html('<div class="policy-preview">{}</div>', markdown.render(obj.body))
+        return markdown.admin_preview(obj.body if obj is not None else "")
 
     # --- publishing ---
 

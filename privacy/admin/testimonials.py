@@ -5,10 +5,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import FileExtensionValidator
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+
+from opsx import images
 
 from .. import testimonials
 from ..models import Testimonial
@@ -32,12 +33,7 @@ _STATE = [
 
 class PhotoField(forms.ImageField):
     # The name first (a short message); the content is what counts (clean_photo).
-    default_validators = [
-        FileExtensionValidator(
-            ["jpg", "jpeg", "png", "webp"],
-            message="The photo must be a JPEG, PNG or WebP image (.jpg, .png or .webp).",
-        )
-    ]
+    default_validators = [images.extension_validator("photo")]
 
 
 class TestimonialForm(forms.ModelForm):

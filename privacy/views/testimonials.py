@@ -7,6 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods
 
+from opsx import images
+
 from .. import testimonials
 from ..models import Testimonial
 
@@ -69,15 +71,4 @@ def testimonial_photo(request, public_id):
 
 def photo_response(testimonial: Testimonial | None) -> FileResponse:
     """The photo's bytes inline, typed from its content; 404 when there is none."""
-    if testimonial is None or not testimonial.photo:
-        raise Http404("No photo.")
-    try:
-        content = testimonial.photo.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("The photo is missing from storage.") from None
-    content_type = testimonials.photo_content_type(content.read(12))
-    content.seek(0)
-    if content_type is None:
-        content.close()
-        raise Http404("No photo.")
-    return FileResponse(content, content_type=content_type)
+    return images.response(testimonial.photo if testimonial is not None else None)

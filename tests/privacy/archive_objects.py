@@ -35,6 +35,7 @@ from privacy.models import (
 from prospects.models import Prospect
 from tests.factories import ProspectFactory, StaffFactory
 from tests.prospects.objects import client_objects
+from website.models import BlogPost
 
 OLD_ADDRESS = "bob.before@acme.example"
 
@@ -137,6 +138,10 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         quote=f"OpsX saves us hours {label}", person_name=user.full_name,
         person_email=user.email.upper(), company=client.name,
     )  # fmt: skip
+    post = BlogPost.objects.create(  # a blog post they wrote (as if they were staff)
+        title=f"Notes {label}", slug=f"notes-{label}", description="Notes.", body="Hi",
+        author=user,
+    )  # fmt: skip
     # Their prospect given to the admin: the trigger writes the user's tombstone.
     given = ProspectFactory(client=client, owner=user)
     Prospect.objects.filter(pk=given.pk).update(owner=admin)
@@ -156,6 +161,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
         "privacy.NewsletterSubscriber": str(subscription.public_id),
         "privacy.NewsletterIssue": str(issue.public_id),
         "privacy.Testimonial": str(testimonial.public_id),
+        "website.BlogPost": str(post.public_id),
     }
 
 

@@ -35,6 +35,7 @@ from privacy import models as pm
 from privacy.erasure import HASH_FIELDS, user_erase
 from prospects import models as prm
 from tests.factories import PASSWORD, AdminFactory, ProspectFactory, StaffFactory
+from website.models import BlogPost
 
 EMAIL = "zebulon.qp@erase.example"
 OLD_EMAIL = "zq.old@erase.example"
@@ -80,6 +81,7 @@ EXPECTED = {
     "privacy.NewsletterSubscriber",
     "privacy.NewsletterIssue",
     "privacy.Testimonial",
+    "website.BlogPost",
 }
 
 
@@ -289,6 +291,11 @@ def _fill(zeb, bob, alice, staff, client_a):
         quote="Great tool", person_name="Pat Other", person_email="pat@other.example",
         created_by=zeb,
     )  # fmt: skip
+    # A blog post he wrote (as if he were staff): HexCM's publication, kept without him.
+    BlogPost.objects.create(
+        title="Route planning", slug="route-planning", description="Less driving.",
+        body="Plan the day.", author=zeb,
+    )  # fmt: skip
     return archive_name, photo
 
 
@@ -390,6 +397,7 @@ def test_erasure_leaves_no_trace_of_the_person_and_keeps_the_bystanders(client, 
     assert not default_storage.exists(archive_name)
     assert not default_storage.exists(photo)
     assert pm.Testimonial.objects.get(person_email="pat@other.example").created_by is None
+    assert BlogPost.objects.get(slug="route-planning").author is None
     # The request stays as proof, nameless, with the hash.
     own = pm.PrivacyRequest.objects.get(kind="deletion")
     assert (own.requester_id, own.requester_email, own.requester_hash) == (None, "", hash_)

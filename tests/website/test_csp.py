@@ -34,7 +34,10 @@ class Resources(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        for name in LOADING_ATTRIBUTES.get(tag, []):
+        # rel="canonical" names the page's own address (on SITE_URL): the browser fetches
+        # nothing from it.
+        fetched = not (tag == "link" and attrs.get("rel") == "canonical")
+        for name in LOADING_ATTRIBUTES.get(tag, []) if fetched else []:
             if attrs.get(name):
                 self.urls += [part.split()[0] for part in attrs[name].split(",")]
         if tag == "script" and not attrs.get("src"):
@@ -119,6 +122,7 @@ def test_the_checker_catches_another_hosts_script_and_inline_code():
     parser.feed(
         '<link rel="stylesheet" href="https://cdn.example/a.css">'
         '<img srcset="/static/a.png 1x, //img.example/b.png 2x">'
+        '<link rel="canonical" href="https://opsx.example/blog/">'
         '<script>alert(1)</script><p style="color:red" onclick="x()">'
     )
     assert [urlsplit(u).netloc for u in parser.urls] == ["cdn.example", "", "img.example"]
