@@ -17,6 +17,10 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("usage/", client_views.usage, name="usage"),
     path("billing/", client_views.billing_page, name="billing"),
+    path("billing/card/", client_views.card_add, name="card_add"),
+    path("billing/card/done/", client_views.card_done, name="card_done"),
+    path("billing/card/cancelled/", client_views.card_cancelled, name="card_cancelled"),
+    path("billing/card/delete/", client_views.card_delete, name="card_delete"),
     path(
         "billing/invoices/<uuid:public_id>.pdf", client_views.invoice_download, name="invoice_pdf"
     ),

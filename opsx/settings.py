@@ -174,6 +174,12 @@ BILLING_SELLER = {
     "email": env.str("BILLING_SELLER_EMAIL", default="team@thehexcm.com"),
 }
 BILLING_INVOICE_PREFIX = env.str("BILLING_INVOICE_PREFIX", default="OPX")
+# The payment card (clients/payments.py), through Stripe's hosted page. Without a secret key
+# no card is offered and invoices are paid by bank transfer. STRIPE_API_BASE points the client
+# library at another server (the tests' local fake).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 
 CELERY_BEAT_SCHEDULE = {
     # The 1st of each month, 01:00 UTC (after the last day's usage figures at 00:15).

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from accounts import staff_enrolment
+from clients import views as client_views
 from devices.api import api as mobile_api
 from devices.api.errors import not_found as api_not_found
 from devices.views import headless_signup_closed
@@ -36,6 +37,7 @@ urlpatterns = [
     # The mail providers' delivery events (bounces, complaints): 404 unless MAIL_WEBHOOK_SECRET
     # is set (opsx.mail_webhooks).
     path("mail/events/<slug:provider>/tracking/", tracking_webhook, name="mail_events_tracking"),
+    path("billing/webhooks/stripe/", client_views.stripe_webhook, name="stripe_webhook"),
     # The mobile app: allauth's headless API (sign-in, second factor, sign-out, password) and
     # ours. Sign-up stays on the web, where the age gate and the company's details are asked.
     path("_allauth/app/v1/auth/signup", headless_signup_closed),
