@@ -35,6 +35,7 @@ from privacy import models as pm
 from privacy.erasure import HASH_FIELDS, user_erase
 from prospects import models as prm
 from tests.factories import PASSWORD, AdminFactory, ProspectFactory, StaffFactory
+from tests.website.community_objects import community_rows
 
 EMAIL = "zebulon.qp@erase.example"
 OLD_EMAIL = "zq.old@erase.example"
@@ -80,6 +81,12 @@ EXPECTED = {
     "privacy.NewsletterSubscriber",
     "privacy.NewsletterIssue",
     "privacy.Testimonial",
+    "website.ForumTopic",
+    "website.ForumPost",
+    "website.BlogComment",
+    "website.Flag",
+    "website.CommunityBan",
+    "website.TopicRead",
 }
 
 
@@ -289,6 +296,8 @@ def _fill(zeb, bob, alice, staff, client_a):
         quote="Great tool", person_name="Pat Other", person_email="pat@other.example",
         created_by=zeb,
     )  # fmt: skip
+    # The community: his topic, reply and comment, a flag, a ban he made, a topic he read.
+    community_rows(zeb, other=bob, label="Z")
     return archive_name, photo
 
 
