@@ -208,9 +208,9 @@ def _count(amount: int, noun: str) -> str:
 
 
 def limit_use(key: str, *, amount: int, window: int) -> float | None:
-    """limit_consume now; `amount` 0 or less is no limit. None if allowed, else when to retry
+    """limit_consume now; an `amount` or a `window` of 0 is no limit. None if allowed, else when to retry
     (epoch seconds): the newsletter's sign-ups and the community's posting share it."""
-    if amount <= 0:
+    if amount <= 0 or window <= 0:
         return None
     return limit_consume(key, amount=amount, window=window, now=time.time())
 
