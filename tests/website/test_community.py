@@ -148,7 +148,7 @@ def test_concurrent_flags_are_all_counted(personas):
         try:
             barrier.wait(timeout=10)
             community.post_flag(post=post, reason="spam", actor=user)
-        except Exception as exc:  # noqa: BLE001 -- reported below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
