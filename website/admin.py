@@ -87,7 +87,6 @@ class ModeratedAdmin(admin.ModelAdmin):
     list_display = ["__str__", "author_shown", "hidden", "flag_count", "created_at", "edited_at"]
     list_filter = [FlaggedWaitingFilter, "hidden"]
     list_select_related = ["author"]
-    search_fields = ["=public_id"]
     show_full_result_count = False
     actions = ["hide_posts", "restore_posts", "dismiss_flags"]
     readonly_fields = [

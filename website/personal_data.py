@@ -7,6 +7,15 @@ from opsx.personal_data import Erase, Holding, register
 POST_EXPORT = ("public_id", "body", "created_at", "edited_at", "hidden")
 
 register(
+    # Blog posts are staff's work for HexCM: erasing the author keeps the post, unsigned. (The
+    # blog's own helper may own this entry at merge: keep one.)
+    Holding(
+        "website.BlogPost",
+        user_fields=("author",),
+        export=("public_id", "title", "status", "published_at"),
+        erase=Erase.DETACH,
+        title="Blog posts you wrote",
+    ),
     Holding(
         "website.ForumTopic",
         user_fields=("author",),

@@ -81,6 +81,7 @@ EXPECTED = {
     "privacy.NewsletterSubscriber",
     "privacy.NewsletterIssue",
     "privacy.Testimonial",
+    "website.BlogPost",
     "website.ForumTopic",
     "website.ForumPost",
     "website.BlogComment",

@@ -53,11 +53,12 @@ def blog_post(slug="hello", **fields) -> BlogPost:
 
 
 def community_rows(user, *, other, label: str) -> dict:
-    """`user` in every community holding: a topic and a reply, a comment, a flag on `other`'s
-    post, a ban of `other` (as if staff), a topic read. The public ids the archive must show."""
+    """`user` in every community holding: a blog post (as if staff), a topic and a reply, a
+    comment, a flag on `other`'s post, a ban of `other` (as if staff), a topic read. The public
+    ids the archive must show."""
     started = topic(other, title=f"Topic {label}", replies=[(user, f"Reply {label}")])
     mine = topic(user, title=f"Mine {label}", body=f"Opening {label}")
-    post = blog_post(slug=f"post-{label.lower()}")
+    post = blog_post(slug=f"post-{label.lower()}", author=user)
     comment = BlogComment.objects.create(post=post, author=user, body=f"Comment {label}")
     Flag.objects.create(
         flagger=user, forum_post=started.posts.get(is_first=True), reason=Flag.Reason.SPAM
@@ -65,6 +66,7 @@ def community_rows(user, *, other, label: str) -> dict:
     CommunityBan.objects.get_or_create(user=other, defaults={"reason": "Spam", "banned_by": user})
     TopicRead.objects.create(user=user, topic=started)
     return {
+        "website.BlogPost": str(post.public_id),
         "website.ForumTopic": str(mine.public_id),
         "website.ForumPost": str(started.posts.get(is_first=False).public_id),
         "website.BlogComment": str(comment.public_id),
