@@ -161,9 +161,12 @@ _LIMIT_BUCKETS = 24
 
 
 def _limit_buckets(key: str, window: int, now: float) -> tuple[list[int], list[str], int]:
-    step = window // _LIMIT_BUCKETS
+    # A window shorter than _LIMIT_BUCKETS seconds (the forum's 15 s between posts) gets one
+    # bucket per second, so the step is never zero.
+    count = max(1, min(_LIMIT_BUCKETS, window))
+    step = window // count
     current = int(now // step)
-    buckets = list(range(current - _LIMIT_BUCKETS + 1, current + 1))
+    buckets = list(range(current - count + 1, current + 1))
     return buckets, [f"opsx:invitation-limit:{key}:{window}:{b}" for b in buckets], step
 
 
@@ -190,7 +193,7 @@ def limit_consume(key: str, *, amount: int, window: int, now: float) -> float | 
     for bucket, count in zip(buckets, uses, strict=True):
         freed += count
         if freed >= must_free:
-            return (bucket + _LIMIT_BUCKETS) * step
+            return (bucket + len(buckets)) * step
     return (buckets[-1] + 1) * step  # only when concurrent uses vanished meanwhile
 
 
@@ -202,6 +205,14 @@ def _limit_release(key: str, *, window: int, now: float) -> None:
 
 def _count(amount: int, noun: str) -> str:
     return f"{amount} {noun}{'' if amount == 1 else 's'}"
+
+
+def limit_use(key: str, *, amount: int, window: int) -> float | None:
+    """limit_consume now; an `amount` or a `window` of 0 is no limit. None if allowed, else when to retry
+    (epoch seconds): the newsletter's sign-ups and the community's posting share it."""
+    if amount <= 0 or window <= 0:
+        return None
+    return limit_consume(key, amount=amount, window=window, now=time.time())
 
 
 def retry_time(epoch: float) -> str:

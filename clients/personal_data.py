@@ -24,4 +24,14 @@ register(
         handler="privacy.erasure:erase_client_contact",
         title="Client accounts with your address as contact",
     ),
+    Holding(
+        "clients.ClientBilling",
+        email_fields=("billing_email",),
+        export=("legal_name", "billing_email", "updated_at"),
+        # The company's billing record stays (invoices refer to it); the person's address as
+        # the one invoices go to is cleared: they then go to the client's contact address.
+        erase=Erase.ANONYMISE,
+        anonymise={"billing_email": ""},
+        title="Client accounts whose invoices go to your address",
+    ),
 )

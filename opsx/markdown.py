@@ -10,7 +10,14 @@ Two locks, each enough on its own for what it covers:
   guards against a parser bug or a rule enabled later; bleach, the old choice, is deprecated.
 
 Images are not allowed: a policy needs none, and an image is a request to wherever it points.
+`render_community` (forum posts and blog comments) turns image syntax into a plain link to the
+picture, labelled with its description, so the reader chooses to open it and no page loads it;
+and shows headings as bold paragraphs, so a post cannot add an <h1> to the page or break the
+order of its headings. `inventory` counts the links and images of a text for
+the community's limits on new accounts.
 """
+
+from html import escape
 
 import nh3
 from django.utils.html import format_html
@@ -53,9 +60,37 @@ LINK_REL = "nofollow noopener"
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
+def _image_as_link(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env).strip() or "a picture"
+    return f'<a href="{escape(token.attrGet("src") or "", quote=True)}">Image: {escape(alt)}</a>'
+
+
+_community_parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_community_parser.add_render_rule("image", _image_as_link)
+_community_parser.add_render_rule("heading_open", lambda *args: "<p><strong>")
+_community_parser.add_render_rule("heading_close", lambda *args: "</strong></p>\n")
+
+
 def render(text: str) -> SafeString:
     """The HTML of Markdown `text`, sanitised and marked safe for templates."""
     return sanitise(_parser.render(text or ""))
+
+
+def render_community(text: str) -> SafeString:
+    """`render` for what members write: images become links to them, headings bold text."""
+    return sanitise(_community_parser.render(text or ""))
+
+
+def inventory(text: str) -> tuple[int, int]:
+    """(links, images) the Markdown `text` makes: what the parser turns into a link or an
+    image, not whatever looks like an address (linkify is off: a bare address stays text)."""
+    links = images = 0
+    for block in _parser.parse(text or ""):
+        for token in block.children or []:
+            links += token.type == "link_open"
+            images += token.type == "image"
+    return links, images
 
 
 def sanitise(html: str) -> SafeString:

@@ -307,6 +307,25 @@ REFERRALS_PER_USER_PER_DAY = env.int("REFERRALS_PER_USER_PER_DAY", default=10)
 # Consent links in testimonial mails work this long.
 TESTIMONIAL_LINK_MAX_AGE_DAYS = env.int("TESTIMONIAL_LINK_MAX_AGE_DAYS", default=30)
 
+# --- Community: the forum and blog comments (website/community.py) ----------
+# A "new" account (Discourse's first trust level) may start this many topics and post this
+# many replies (forum replies and blog comments together) a day, with at most this many links
+# and no image. It stays new until it has read COMMUNITY_TRUST_TOPICS_READ topics, posted
+# COMMUNITY_TRUST_POSTS posts and is COMMUNITY_TRUST_DAYS days old; then the TRUSTED limits
+# apply and links are free.
+COMMUNITY_NEW_TOPICS_PER_DAY = env.int("COMMUNITY_NEW_TOPICS_PER_DAY", default=3)
+COMMUNITY_NEW_REPLIES_PER_DAY = env.int("COMMUNITY_NEW_REPLIES_PER_DAY", default=10)
+COMMUNITY_NEW_MAX_LINKS = env.int("COMMUNITY_NEW_MAX_LINKS", default=2)
+COMMUNITY_TRUST_TOPICS_READ = env.int("COMMUNITY_TRUST_TOPICS_READ", default=5)
+COMMUNITY_TRUST_POSTS = env.int("COMMUNITY_TRUST_POSTS", default=3)
+COMMUNITY_TRUST_DAYS = env.int("COMMUNITY_TRUST_DAYS", default=1)
+COMMUNITY_TRUSTED_TOPICS_PER_DAY = env.int("COMMUNITY_TRUSTED_TOPICS_PER_DAY", default=20)
+COMMUNITY_TRUSTED_REPLIES_PER_DAY = env.int("COMMUNITY_TRUSTED_REPLIES_PER_DAY", default=100)
+# Everybody: at most one post (topic, reply, comment) per this many seconds (0: no limit).
+COMMUNITY_POST_INTERVAL_SECONDS = env.int("COMMUNITY_POST_INTERVAL_SECONDS", default=15)
+# This many unreviewed flags from different people hide a post until staff look.
+COMMUNITY_FLAGS_TO_HIDE = env.int("COMMUNITY_FLAGS_TO_HIDE", default=3)
+
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 # allauth's backend is a ModelBackend that also reads an email given as "username" (Django

@@ -21,7 +21,6 @@ addresses already in the batch), a recorded one is left alone.
 """
 
 import hashlib
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import limit_consume, retry_time
+from accounts.services import limit_use, retry_time
 from clients import audit
 from opsx import mail, signed_links, suppression
 from opsx import markdown as opsx_markdown
@@ -91,17 +90,11 @@ def unsubscribe_url(to_email: str) -> str:
 # --- signing up ---------------------------------------------------------------------------
 
 
-def _limit(key: str, *, amount: int, window: int) -> float | None:
-    if amount <= 0:
-        return None
-    return limit_consume(key, amount=amount, window=window, now=time.time())
-
-
 def subscribe_limit(*, ip: str) -> None:
     """Count one sign-up from `ip` against NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR, or raise
     ValidationError (code "rate_limited") saying when to try again."""
     key = "newsletter-ip:" + hashlib.sha256(ip.encode()).hexdigest()
-    retry = _limit(key, amount=settings.NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR, window=3600)
+    retry = limit_use(key, amount=settings.NEWSLETTER_SIGNUPS_PER_IP_PER_HOUR, window=3600)
     if retry is not None:
         raise ValidationError(
             "We have received several newsletter sign-ups from your network in the last hour, "
@@ -150,7 +143,7 @@ def newsletter_subscribe(*, name: str, email: str) -> NewsletterSubscriber | Non
     )
     address_key = "newsletter-address:" + keyed_hash(email)
     amount = settings.NEWSLETTER_CONFIRMATIONS_PER_ADDRESS_PER_DAY
-    if _limit(address_key, amount=amount, window=86400) is None:
+    if limit_use(address_key, amount=amount, window=86400) is None:
         _queue_confirmation(subscriber)
     return subscriber
 

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.urls import reverse
 
 # A subprocessor's site is a link on a public page: http(s) only, never javascript: or data:.
 website_url_validator = URLValidator(
@@ -150,6 +151,9 @@ class ForumCategory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("forum_category", args=[self.slug])
+
 
 class ForumTopic(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # audit target
@@ -180,6 +184,9 @@ class ForumTopic(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("forum_topic", args=[self.pk, self.slug])
 
 
 class ForumPost(Moderated):

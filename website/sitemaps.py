@@ -1,5 +1,5 @@
 """The sitemap of the public area (/sitemap.xml): the reading pages, the blog and each post
-on the site with its last change. Addresses on SITE_URL, never the request's Host header."""
+on the site with its last change, the forum's categories and shown topics. Addresses on SITE_URL, never the request's Host header."""
 
 from urllib.parse import urlsplit
 
@@ -8,6 +8,7 @@ from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
 from . import blog
+from .models import ForumCategory, ForumTopic
 
 # The public reading pages (tests/website/pages.py READING_PAGES, and the blog's list).
 PAGES = [
@@ -21,6 +22,7 @@ PAGES = [
     "testimonials",
     "subprocessors",
     "blog",
+    "forum",
 ]
 
 
@@ -53,4 +55,37 @@ class BlogSitemap(OurHostSitemap):
         return max(item.updated_at, item.published_at)
 
 
-SITEMAPS = {"pages": PagesSitemap, "blog": BlogSitemap}
+class ForumCategorySitemap(OurHostSitemap):
+    def items(self):
+        return ForumCategory.objects.only("slug")
+
+    def location(self, item):
+        return item.get_absolute_url()
+
+
+class ForumTopicSitemap(OurHostSitemap):
+    """The forum's shown topics, the latest activity first; each page of the sitemap is one
+    slice of the query."""
+
+    limit = 5000
+
+    def items(self):
+        return (
+            ForumTopic.objects.filter(hidden=False)
+            .only("pk", "slug", "last_posted_at")
+            .order_by("-last_posted_at", "-pk")
+        )
+
+    def location(self, item):
+        return item.get_absolute_url()
+
+    def lastmod(self, item):
+        return item.last_posted_at
+
+
+SITEMAPS = {
+    "pages": PagesSitemap,
+    "blog": BlogSitemap,
+    "forum": ForumCategorySitemap,
+    "topics": ForumTopicSitemap,
+}

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from accounts.models import User
 from clients.models import Client
 
-from .. import archive, deletion, queries, services, testimonials
+from .. import archive, deletion, queries, removals, services, testimonials
 from ..models import PrivacyRequest, PrivacyRequestEvent
 from ..request_forms import NoteForm, OutcomeForm, ReasonForm
 
@@ -147,8 +147,19 @@ ACTIONS = {
 }
 
 
+def _action(name: str, pr: PrivacyRequest) -> tuple[str, type[forms.Form] | None] | None:
+    """(title, form class) of an action; the removal action comes from privacy.removals, for
+    the request's target. None: no such action for this request."""
+    if name == removals.ACTION:
+        removal = removals.for_target(pr.removal_target) if pr.kind == Kind.REMOVAL else None
+        return (removal.title, removal.form_class) if removal else None
+    return ACTIONS.get(name)
+
+
 def _run(action: str, pr: PrivacyRequest, staff, data: dict):
-    if action == "verify":
+    if action == removals.ACTION:
+        removals.for_target(pr.removal_target).handler(request=pr, data=data, actor=staff)
+    elif action == "verify":
         if not services.request_verify(request=pr, actor=staff):
             raise ValidationError("The requester's identity is already confirmed.")
     elif action == "assign":
@@ -280,11 +291,12 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         return [
             {
                 "name": name,
-                "title": ACTIONS[name][0],
-                "form": ACTIONS[name][1]() if ACTIONS[name][1] else None,
+                "title": title,
+                "form": form_class() if form_class else None,
                 "url": reverse("admin:privacy_privacyrequest_act", args=[obj.pk, name]),
             }
             for name in names
+            for title, form_class in [_action(name, obj)]
         ]
 
     def _fulfilment_actions(self, obj) -> list[str]:
@@ -307,6 +319,8 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             and obj.removal_target == PrivacyRequest.RemovalTarget.TESTIMONIAL
         ):
             return ["withdraw_testimonials"]
+        if obj.kind == Kind.REMOVAL and removals.for_target(obj.removal_target):
+            return [removals.ACTION]  # a forum post, a blog comment: the website app's answer
         return []
 
     def get_urls(self):
@@ -322,12 +336,13 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     def act_view(self, request, object_id, action):
         """GET: the action's form on its own page. POST: run it through its service; bad
         input or a refusal answers 400 with the form and the reason."""
-        if action not in ACTIONS:
-            raise PermissionDenied
         if not self.has_view_permission(request):
             raise PermissionDenied
         pr = get_object_or_404(PrivacyRequest, pk=object_id)
-        title, form_class = ACTIONS[action]
+        found = _action(action, pr)
+        if found is None:
+            raise PermissionDenied
+        title, form_class = found
         form = form_class(request.POST or None) if form_class else None
         error = ""
         status = 200

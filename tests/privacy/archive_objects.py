@@ -35,6 +35,7 @@ from privacy.models import (
 from prospects.models import Prospect
 from tests.factories import ProspectFactory, StaffFactory
 from tests.prospects.objects import client_objects
+from tests.website.community_objects import community_rows
 from website.models import BlogPost
 
 OLD_ADDRESS = "bob.before@acme.example"
@@ -145,7 +146,9 @@ def data_everywhere(user, *, admin, label: str) -> dict:
     # Their prospect given to the admin: the trigger writes the user's tombstone.
     given = ProspectFactory(client=client, owner=user)
     Prospect.objects.filter(pk=given.pk).update(owner=admin)
+    community = community_rows(user, other=admin, label=label)
     return {
+        **community,
         "accounts.User": str(user.public_id),
         "accounts.Invitation": str(invitation.public_id),
         "accounts.Referral": str(referral.public_id),

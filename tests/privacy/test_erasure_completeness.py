@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Invitation, ProfileRevision, Referral, User
-from clients.models import AuditEvent
+from clients.models import AuditEvent, ClientBilling
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
 from opsx.personal_data import holdings, keyed_hash
@@ -35,6 +35,7 @@ from privacy import models as pm
 from privacy.erasure import HASH_FIELDS, user_erase
 from prospects import models as prm
 from tests.factories import PASSWORD, AdminFactory, ProspectFactory, StaffFactory
+from tests.website.community_objects import community_rows
 from website.models import BlogPost
 
 EMAIL = "zebulon.qp@erase.example"
@@ -47,6 +48,7 @@ FORBIDDEN = [EMAIL, OLD_EMAIL, NAME, OLD_NAME, "quaxley", PHONE, PHONE[3:], IP]
 
 # Every holding of the registry; the test fills each with rows about Zebulon.
 EXPECTED = {
+    "clients.ClientBilling",
     "opsx.OutboundMessage",
     "admin.LogEntry",
     "accounts.User",
@@ -82,6 +84,12 @@ EXPECTED = {
     "privacy.NewsletterIssue",
     "privacy.Testimonial",
     "website.BlogPost",
+    "website.ForumTopic",
+    "website.ForumPost",
+    "website.BlogComment",
+    "website.Flag",
+    "website.CommunityBan",
+    "website.TopicRead",
 }
 
 
@@ -166,6 +174,8 @@ def _fill(zeb, bob, alice, staff, client_a):
     TOTP.activate(zeb, generate_totp_secret())
     client_a.contact_email = EMAIL.upper()
     client_a.save(update_fields=["contact_email"])
+    # Invoices of his client go to his address: cleared, the company's record kept.
+    ClientBilling.objects.create(client=client_a, legal_name="A Pvt Ltd", billing_email=EMAIL)
     # Client Data he made: stays, without his key.
     prospect = ProspectFactory(client=client_a, owner=zeb, created_by=zeb, updated_by=zeb)
     visit = prm.Visit.objects.create(client=client_a, prospect=prospect, user=zeb, created_by=zeb)
@@ -296,6 +306,8 @@ def _fill(zeb, bob, alice, staff, client_a):
         title="Route planning", slug="route-planning", description="Less driving.",
         body="Plan the day.", author=zeb,
     )  # fmt: skip
+    # The community: his topic, reply and comment, a flag, a ban he made, a topic he read.
+    community_rows(zeb, other=bob, label="Z")
     return archive_name, photo
 
 

@@ -21,7 +21,7 @@ from tests.factories import BlogPostFactory
 from website import blog, sitemaps
 from website.models import BlogPost
 
-from .pages import READING_PAGES, READING_POST_SLUG
+from .pages import COMMUNITY_PAGES, READING_PAGES, READING_POST_SLUG
 
 Action = AuditEvent.Action
 Status = BlogPost.Status
@@ -273,7 +273,7 @@ def test_the_sitemap_lists_the_reading_pages_and_the_posts_on_the_site(client):
     assert urls[f"{settings.SITE_URL}{post_url(post)}"] == post.updated_at.date().isoformat()
     assert f"{settings.SITE_URL}{post_url(draft)}" not in urls
     assert f"{settings.SITE_URL}{post_url(coming)}" not in urls
-    assert set(sitemaps.PAGES) == set(READING_PAGES)
+    assert set(sitemaps.PAGES) == set(READING_PAGES + COMMUNITY_PAGES)
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from accounts.ratelimits import DEVICE_COOKIE
 from tests.factories import PASSWORD
 from website.cookies import app_cookies, cookie_names
 
-from .pages import reading_urls
+from .pages import community_urls, reading_urls
 
 
 class CookieLog:
@@ -40,6 +40,18 @@ def test_reading_pages_set_no_cookie_for_an_anonymous_visitor(client):
         assert not response.cookies, (url, list(response.cookies))
         assert "Set-Cookie" not in str(response.serialize_headers()), url
     # and nothing was kept for the next request either
+    assert not client.cookies
+
+
+@pytest.mark.django_db
+def test_the_forum_pages_set_no_cookie_for_an_anonymous_visitor(client):
+    urls = community_urls()
+    assert len(urls) == 2
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Sign in to post" in response.content.decode(), url
+        assert not response.cookies, (url, list(response.cookies))
     assert not client.cookies
 
 

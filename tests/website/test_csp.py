@@ -10,7 +10,7 @@ from django.urls import reverse
 from tests.conftest import sign_in
 from website.models import Subprocessor
 
-from .pages import reading_urls
+from .pages import community_urls, reading_urls
 
 # Every page a visitor can open without an account: the reading pages and the forms.
 FORM_PAGES = ["account_login", "account_signup", "privacy:newsletter", "privacy:request_new"]
@@ -106,6 +106,15 @@ def test_no_public_page_loads_anything_from_another_host(client):
     assert len(urls) >= 10  # the reading pages and the forms
     problems = [p for url in urls for p in _problems(client.get(url), url)]
     assert problems == []
+
+
+@pytest.mark.django_db
+def test_nor_do_the_forum_pages(client, personas):
+    urls = community_urls()
+    problems = [p for url in urls for p in _problems(client.get(url), url)]
+    sign_in(client, personas.bob)  # signed in, the topic page carries the reply form
+    problems += [p for url in urls for p in _problems(client.get(url), url)]
+    assert len(urls) == 2 and problems == []
 
 
 @pytest.mark.django_db

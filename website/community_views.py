@@ -1,0 +1,87 @@
+"""The pages every community post shares, forum post or blog comment: edit, delete and flag
+(website.community does the work). The forum's and the blog's views look the post up and say
+where to go back to."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from opsx.forms import posted
+
+from . import community
+from .community_forms import EditForm, FlagForm
+from .models import BlogComment
+
+
+def refusal_status(exc: ValidationError) -> int:
+    return 429 if getattr(exc, "code", None) == "rate_limited" else 400
+
+
+def own(post, user):
+    """`post` if `user` wrote it, else Http404: another person's post answers as if it did not
+    exist, so its address tells nobody whose it is."""
+    try:
+        community.require_author(post, user)
+    except PermissionDenied:
+        raise Http404("No such post of yours.") from None
+    return post
+
+
+def edit(request, post, *, back: str, what: str):
+    post = own(post, request.user)
+    form = EditForm(posted(request), initial={"body": post.body})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                community.post_edit(post=post, body=form.cleaned_data["body"], actor=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                status = refusal_status(exc)
+            else:
+                messages.success(request, f"Your {what} is saved.")
+                return redirect(back)
+    context = {"form": form, "back": back, "what": what, "notice": community.PUBLIC_NOTICE}
+    return render(request, "website/community/edit.html", context, status=status)
+
+
+def delete(request, post, *, back: str, what: str):
+    post = own(post, request.user)
+    error = ""
+    if request.method == "POST":
+        try:
+            community.post_delete(post=post, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, f"Your {what} is deleted.")
+            return redirect(back)
+    context = {"back": back, "what": what, "error": error}
+    return render(request, "website/community/delete.html", context, status=400 if error else 200)
+
+
+def flag(request, post, *, back: str, what: str):
+    if post.hidden:
+        raise Http404("This post is hidden.")
+    form = FlagForm(posted(request))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                community.post_flag(post=post, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Thank you: staff will look at this post.")
+                return redirect(back)
+    context = {
+        "form": form,
+        "back": back,
+        "what": what,
+        "shown": community.shown(post, None),
+        "kind": "blog" if isinstance(post, BlogComment) else "forum",
+    }
+    return render(request, "website/community/flag.html", context, status=status)
