@@ -178,9 +178,16 @@ class InvoiceAdmin(_AuditedBillingRead, admin.ModelAdmin):
     list_filter = ["status", "period_start"]
     search_fields = ["number", "client__name"]
     list_select_related = ["client"]
+    actions = ["mark_paid"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Invoice._meta.fields]
+
+    @admin.action(description="Mark the selected invoices paid (a transfer arrived)")
+    def mark_paid(self, request, queryset):
+        for invoice in queryset:
+            billing.invoice_mark_paid(invoice=invoice, actor=request.user)
+        self.message_user(request, f"{len(queryset)} invoice(s) marked paid.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

@@ -242,3 +242,21 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(pdf), save=False)
     Invoice.objects.filter(pk=invoice.pk).update(pdf=invoice.pdf.name)
     return pdf
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice, actor) -> Invoice:
+    """Staff record that the invoice was paid (a bank transfer arrived). Once only."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.PAID:
+        return invoice
+    invoice.status = Invoice.Status.PAID
+    invoice.save(update_fields=["status"])
+    audit.record(
+        actor=actor,
+        action=audit.Action.INVOICE_PAID,
+        target=invoice,
+        client=invoice.client_id,
+        changes={"status": (Invoice.Status.ISSUED, Invoice.Status.PAID)},
+    )
+    return invoice

@@ -309,3 +309,17 @@ def test_the_first_plan_starts_the_trial(plan):
     record = billing.billing_plan_set(client=tenant, plan=plan, actor=None)
     assert record.trial_ends_on is not None
     assert (record.trial_ends_on - date.today()).days == plan.trial_days
+
+
+@pytest.mark.django_db
+def test_staff_mark_an_invoice_paid_from_admin_once_and_audited(client, sam, issued):
+    client.force_login(sam)
+    url = reverse("admin:clients_invoice_changelist")
+    data = {"action": "mark_paid", "_selected_action": [issued.pk]}
+    assert client.post(url, data).status_code == 302
+    issued.refresh_from_db()
+    assert issued.status == Invoice.Status.PAID
+    client.post(url, data)
+    assert AuditEvent.objects.filter(action=audit.Action.INVOICE_PAID, actor=sam).count() == 1
+    client.force_login(AdminFactory(client=issued.client))
+    assert "Paid" in client.get(reverse("admin_tasks:billing")).content.decode()
