@@ -245,13 +245,17 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 @transaction.atomic
-def invoice_mark_paid(*, invoice: Invoice, actor) -> Invoice:
-    """Staff record that the invoice was paid (a bank transfer arrived). Once only."""
+def invoice_mark_paid(*, invoice: Invoice, actor, reference: str = "") -> Invoice:
+    """Record that the invoice was paid: staff saw a transfer arrive (actor), or the card on
+    file was charged (actor None, the processor's reference). Once only."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == Invoice.Status.PAID:
         return invoice
     invoice.status = Invoice.Status.PAID
-    invoice.save(update_fields=["status"])
+    invoice.paid_at = timezone.now()
+    invoice.payment_reference = reference
+    invoice.payment_error = ""
+    invoice.save(update_fields=["status", "paid_at", "payment_reference", "payment_error"])
     audit.record(
         actor=actor,
         action=audit.Action.INVOICE_PAID,
@@ -259,4 +263,34 @@ def invoice_mark_paid(*, invoice: Invoice, actor) -> Invoice:
         client=invoice.client_id,
         changes={"status": (Invoice.Status.ISSUED, Invoice.Status.PAID)},
     )
+    return invoice
+
+
+def invoice_charge(*, invoice: Invoice) -> Invoice:
+    """Charge the client's card on file for an issued invoice (a task, after issuing). No card,
+    or paid already: nothing happens. A decline is kept on the invoice for the admins to see;
+    the invoice then waits for a transfer or a new card."""
+    from . import payments
+
+    gateway = payments.processor()
+    card = ClientBilling.objects.filter(client_id=invoice.client_id).first()
+    if (
+        invoice.status == Invoice.Status.PAID
+        or gateway is None
+        or card is None
+        or not card.has_card
+    ):
+        return invoice
+    result = gateway.charge(
+        customer_id=card.processor_customer_id,
+        payment_method_id=card.processor_payment_method_id,
+        amount_minor=int(invoice.total * 100),
+        currency=invoice.currency,
+        description=f"OpsX invoice {invoice.number}",
+        idempotency_key=f"opsx-invoice-{invoice.public_id}",
+    )
+    if result.paid:
+        return invoice_mark_paid(invoice=invoice, actor=None, reference=result.reference)
+    Invoice.objects.filter(pk=invoice.pk).update(payment_error=result.message or "Declined.")
+    invoice.refresh_from_db()
     return invoice

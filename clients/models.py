@@ -472,6 +472,11 @@ class Invoice(TenantModel):
     seller = models.JSONField()  # HexCM's details on the day it was issued
     buyer = models.JSONField()  # the client's billing details on that day
     pdf = models.FileField(upload_to="invoices/", blank=True)
+    # Paid by the card on file (clients/payments.py): the processor's payment id, or why the
+    # charge failed (then the invoice waits for a transfer or a new card).
+    payment_reference = models.CharField(max_length=100, blank=True)
+    payment_error = models.CharField(max_length=300, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

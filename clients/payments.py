@@ -50,8 +50,26 @@ class SetupResult:
     card: Card | None  # None: the setup was not finished (closed, declined, expired)
 
 
+@dataclass(frozen=True)
+class Charge:
+    paid: bool
+    reference: str  # the processor's payment id
+    message: str  # why it failed, fit for the client's admins
+
+
 class Processor(Protocol):
     name: str
+
+    def charge(
+        self,
+        *,
+        customer_id: str,
+        payment_method_id: str,
+        amount_minor: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+    ) -> Charge: ...
 
     def create_customer(self, *, client: Client, email: str, name: str) -> str: ...
 
@@ -128,6 +146,42 @@ class StripeProcessor:
             client_ref=session.get("client_reference_id") or "",
             customer_id=session.get("customer") or "",
             card=card,
+        )
+
+    def charge(
+        self,
+        *,
+        customer_id,
+        payment_method_id,
+        amount_minor,
+        currency,
+        description,
+        idempotency_key,
+    ):
+        """Charge the card on file with nobody present (off_session). A decline is an answer,
+        not an error; the idempotency key makes a retried charge the same charge."""
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params={
+                    "amount": amount_minor,
+                    "currency": currency.lower(),
+                    "customer": customer_id,
+                    "payment_method": payment_method_id,
+                    "off_session": True,
+                    "confirm": True,
+                    "description": description,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as exc:
+            return Charge(paid=False, reference="", message=str(exc.user_message or "")[:300])
+        except stripe.StripeError as exc:
+            raise ProcessorError("The payment processor could not be reached.") from exc
+        paid = intent.status == "succeeded"
+        return Charge(
+            paid=paid,
+            reference=intent.id,
+            message="" if paid else f"The payment needs your action ({intent.status}).",
         )
 
     def detach(self, payment_method_id):

@@ -36,6 +36,9 @@ def invoices_issue_month(year: int | None = None, month: int | None = None) -> i
     start, _ = billing.month_bounds(year, month)
     for pk in Invoice.objects.filter(period_start=start, pdf="").values_list("pk", flat=True):
         invoice_render_pdf.delay(pk)
+    unpaid = Invoice.objects.filter(period_start=start, status=Invoice.Status.ISSUED)
+    for pk in unpaid.filter(payment_error="").values_list("pk", flat=True):
+        invoice_charge.delay(pk)
     return issued
 
 
@@ -47,3 +50,15 @@ def invoice_render_pdf(invoice_id: int) -> None:
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if invoice is not None:
         billing.invoice_pdf(invoice)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=60, max_retries=5)
+def invoice_charge(invoice_id: int) -> None:
+    """The card on file pays the invoice; the processor down is retried with backoff (the
+    idempotency key makes a retry the same charge)."""
+    from . import billing
+    from .models import Invoice
+
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is not None:
+        billing.invoice_charge(invoice=invoice)

@@ -40,7 +40,14 @@ def billing_page(request):
         "today": timezone.localdate(),
         "cards_offered": payments.processor() is not None,
         "invoices": Invoice.objects.for_client(request.client).only(
-            "public_id", "number", "period_start", "total", "currency", "status", "issued_on"
+            "public_id",
+            "number",
+            "period_start",
+            "total",
+            "currency",
+            "status",
+            "issued_on",
+            "payment_error",
         ),
     }
     return render(request, "clients/billing.html", context, status=400 if form.errors else 200)

@@ -23,7 +23,9 @@ CARDS = {
     "4242424242424242": ("visa", None),
     "5555555555554444": ("mastercard", None),
     "4000000000000002": ("visa", "Your card was declined."),
+    "4000000000000341": ("visa", None),  # attaches, but every charge is declined
 }
+CHARGE_DECLINED = {"0341"}
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -39,6 +41,7 @@ class FakeStripe:
         self.customers: dict[str, dict] = {}
         self.sessions: dict[str, dict] = {}
         self.methods: dict[str, dict] = {}
+        self.intents: dict[str, dict] = {}  # by idempotency key
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API call
         self.down = False  # answer 500 to every API call
         self._ids = itertools.count(1)
@@ -114,6 +117,29 @@ class FakeStripe:
                         "url": f"{host}/pay/{sid}",
                     }
                     return self._json(200, fake.sessions[sid])
+                if url.path == "/v1/payment_intents":
+                    key = self.headers.get("Idempotency-Key", "")
+                    if key in fake.intents:
+                        return self._json(200, fake.intents[key])
+                    pm = fake.methods.get(form.get("payment_method", ""))
+                    if pm is None or pm["customer"] != form.get("customer"):
+                        return self._json(400, _missing("payment method"))
+                    if pm["card"]["last4"] in CHARGE_DECLINED:
+                        error = {
+                            "type": "card_error",
+                            "code": "card_declined",
+                            "message": "Your card was declined.",
+                        }
+                        return self._json(402, {"error": error})
+                    intent = {
+                        "id": f"pi_{next(fake._ids)}",
+                        "object": "payment_intent",
+                        "amount": int(form["amount"]),
+                        "currency": form["currency"],
+                        "status": "succeeded",
+                    }
+                    fake.intents[key] = intent
+                    return self._json(200, intent)
                 if url.path.startswith("/v1/payment_methods/") and url.path.endswith("/detach"):
                     pm = fake.methods.get(url.path.split("/")[3])
                     if pm is None or pm["customer"] is None:

@@ -213,3 +213,70 @@ def test_members_cannot_touch_the_card(client, stripe_fake):
         assert client.post(reverse(f"admin_tasks:{name}")).status_code == 403
     assert client.get(reverse("admin_tasks:card_done"), {"session_id": "cs_x"}).status_code == 403
     assert stripe_fake.requests == []
+
+
+def _issued_invoice(client_obj, total="1180.00"):
+    from datetime import date
+    from decimal import Decimal
+
+    from clients.models import Invoice
+
+    return Invoice.objects.create(
+        client=client_obj,
+        sequence=Invoice.objects.count() + 1,
+        number=f"OPX-{Invoice.objects.count() + 1:06d}",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        issued_on=date(2026, 12, 1),
+        plan_name="Field",
+        currency="INR",
+        active_users=2,
+        unit_price=Decimal("500.00"),
+        billable_days=30,
+        subtotal=Decimal("1000.00"),
+        igst=Decimal("180.00"),
+        total=Decimal(total),
+        seller={},
+        buyer={},
+    )
+
+
+@pytest.mark.django_db
+def test_the_card_on_file_pays_the_invoice_once(client, admin, stripe_fake):
+    from clients import billing
+    from clients.models import Invoice
+
+    _, _, back = _add_card(client, stripe_fake)
+    client.get(_local(back))
+    invoice = _issued_invoice(admin.client)
+    paid = billing.invoice_charge(invoice=invoice)
+    assert paid.status == Invoice.Status.PAID and paid.payment_reference.startswith("pi_")
+    (intent,) = stripe_fake.intents.values()
+    assert (intent["amount"], intent["currency"]) == (118000, "inr")
+    billing.invoice_charge(invoice=paid)  # paid already: no second charge
+    assert len(stripe_fake.intents) == 1
+    assert AuditEvent.objects.filter(action=audit.Action.INVOICE_PAID, actor=None).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_declined_charge_is_shown_and_the_invoice_waits(client, admin, stripe_fake):
+    from clients import billing
+    from clients.models import Invoice
+
+    _, _, back = _add_card(client, stripe_fake, number="4000 0000 0000 0341")
+    client.get(_local(back))
+    invoice = billing.invoice_charge(invoice=_issued_invoice(admin.client))
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoice.payment_error == "Your card was declined."
+    page = client.get(reverse("admin_tasks:billing")).content.decode()
+    assert "the card payment failed (Your card was declined.)" in page
+
+
+@pytest.mark.django_db
+def test_without_a_card_an_invoice_is_not_charged(client, admin, stripe_fake):
+    from clients import billing
+    from clients.models import Invoice
+
+    invoice = billing.invoice_charge(invoice=_issued_invoice(admin.client))
+    assert (invoice.status, invoice.payment_error) == (Invoice.Status.ISSUED, "")
+    assert stripe_fake.requests == []
