@@ -1,7 +1,8 @@
 """The accessibility checker (axe-core, tests/e2e/axe.py) on the pages the crawl does not
 reach: the sign-in and sign-up forms, the invitation, and the restricted area's main pages as
 the member and the client admin who open them, on a phone and on a desktop. A violation of
-serious or critical impact fails, listed with its rule, its elements and its help page.
+serious or critical impact fails, listed with its rule, its elements and its help page; so
+does a page wider than the screen.
 
 The public area itself is checked page by page by the crawl (test_crawl.py).
 """
@@ -75,8 +76,13 @@ def check(page, pages: dict[str, str], width: str) -> dict[str, str]:
         response = page.goto(url)
         assert response.status == 200, f"{name}: {url} answered {response.status}"
         found = axe.violations(page)
+        where = f"{name} ({url}) at {width} width"
         if found:
-            problems[f"{name} ({url}) at {width} width"] = axe.describe(found)
+            problems[where] = axe.describe(found)
+        # and, as everywhere, the page fits its width (a hidden label once widened a table)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > WIDTHS[width]["width"]:
+            problems[f"{where}, sideways"] = f"the page is {scroll_width} px wide"
     return problems
 
 
