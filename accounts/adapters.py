@@ -17,6 +17,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.exceptions import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from opsx import mail
 
@@ -153,6 +154,15 @@ class AccountAdapter(DefaultAccountAdapter):
             self, request, **credentials
         )
         ratelimit.clear(request, action="login_failed", key=account_key)
+
+    def get_login_redirect_url(self, request):
+        """HexCM staff belong to no client: after signing in (and their second factor) they go
+        to Django admin, where their work is, not to the clients' dashboard that refuses them.
+        A `next` address still wins (allauth reads it first)."""
+        user = request.user
+        if user.is_authenticated and user.is_staff and user.client_id is None:
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
 
     def post_login(self, request, user, **kwargs):
         response = super().post_login(request, user, **kwargs)

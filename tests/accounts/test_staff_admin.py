@@ -48,6 +48,43 @@ def test_staff_with_mfa_reach_the_admin(client, staff_with_mfa):
 
 
 @pytest.mark.django_db
+def test_staff_signing_in_with_their_code_land_in_the_admin_not_on_the_clients_dashboard(
+    client, staff
+):
+    from allauth.mfa import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+    from django.utils import timezone
+
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+    sign_in(client, staff)
+    counter = int(timezone.now().timestamp()) // mfa_settings.TOTP_PERIOD
+    code = format_hotp_value(hotp_value(secret, counter))
+    response = client.post(reverse("mfa_authenticate"), {"code": code})
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+    assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_client_users_still_land_on_their_dashboard_after_signing_in(client, personas):
+    response = sign_in(client, personas.bob)
+    assert response["Location"] == reverse("dashboard")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", [reverse("admin:index"), reverse("admin:privacy_privacyrequest_changelist")]
+)
+def test_admin_pages_name_our_icon_so_the_browser_does_not_ask_for_a_missing_favicon(
+    client, staff_with_mfa, url
+):
+    client.force_login(staff_with_mfa)
+    html = client.get(url).content.decode()
+    assert '<link rel="icon" href="' in html and "img/favicon" in html
+    assert client.get("/favicon.ico").status_code == 404  # what the browser would ask otherwise
+
+
+@pytest.mark.django_db
 def test_client_users_cannot_open_the_admin(client, personas):
     client.force_login(personas.alice)
     assert client.get(reverse("admin:index"), follow=True).status_code == 403

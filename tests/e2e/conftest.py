@@ -10,9 +10,15 @@ loop in this thread: the ORM is allowed (DJANGO_ALLOW_ASYNC_UNSAFE) for that tes
 database connections it opens meanwhile are kept apart from the usual ones (asgiref's
 thread-critical Local), so the fixture closes them before the loop stops; left open they
 would keep the test database from being dropped at the end of the run.
+
+A test using `page` that fails keeps a full-page screenshot of where it stopped, and that
+page's URL beside it (pytest_runtest_makereport below), under $OPSX_SCREENSHOTS if set, else
+under pytest's base temporary directory: <base>/failures/<test name>.png and .url; the
+failure's report says where.
 """
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +64,41 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+def screenshots_root(config) -> Path:
+    """$OPSX_SCREENSHOTS, else pytest's base temporary directory (the last three are kept)."""
+    base = os.environ.get("OPSX_SCREENSHOTS")
+    # pytest's own TempPathFactory for this run, the one behind tmp_path_factory.
+    return Path(base) if base else config._tmp_path_factory.getbasetemp()
+
+
+def keep_failure_screenshot(page, folder: Path, test_name: str) -> tuple[Path, Path]:
+    """Save the page's full-page screenshot and its URL under `folder`; return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^\w.-]+", "_", test_name)
+    image, url = folder / f"{stem}.png", folder / f"{stem}.url"
+    url.write_text(page.url + "\n")
+    page.screenshot(path=image, full_page=True)
+    return image, url
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that used `page`: keep the screenshot while the page is still open (its
+    fixture is torn down after this report), and say where in the failure's report."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None:
+        try:
+            image, url = keep_failure_screenshot(
+                page, screenshots_root(item.config) / "failures", item.name
+            )
+            where = f"screenshot: {image}\nits URL ({page.url}): {url}"
+        except Exception as error:  # a closed or crashed page: the failure itself matters more
+            where = f"no screenshot could be taken: {error}"
+        report.sections.append(("failure screenshot", where))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter, config):
