@@ -22,11 +22,13 @@ from tests.devices.rows import make_device
 from tests.factories import (
     PASSWORD,
     AdminFactory,
+    BlogPostFactory,
     ClientFactory,
     InvitationFactory,
     ProspectFactory,
     UserFactory,
 )
+from website.models import ForumCategory, ForumPost, ForumTopic
 
 from . import axe
 
@@ -50,7 +52,19 @@ def acme(transactional_db):
     )
     invitation = InvitationFactory(client=acme, invited_by=alice, email="new@acme.example")
     device = make_device(bob, 1, device_model="Galaxy A54")
+    post = BlogPostFactory(title="A week of visits", slug="a-week-of-visits")
+    category = ForumCategory.objects.create(name="Field tips", slug="field-tips")
+    topic = ForumTopic.objects.create(
+        category=category,
+        title="Best time to visit shops",
+        slug="best-time-to-visit-shops",
+        author=alice,
+        last_posted_at=timezone.now(),
+    )
+    ForumPost.objects.create(topic=topic, author=alice, body="Mornings?", is_first=True)
     return {
+        "post": post,
+        "topic": topic,
         "alice": alice,
         "bob": bob,
         "prospect": prospect,
@@ -124,6 +138,9 @@ def test_a_members_pages_are_accessible(page, acme, width):
             "email preferences": reverse("privacy:email_preferences"),
             "my privacy": reverse("privacy:account_privacy"),
             "refer a friend": reverse("referral_page"),
+            "blog post, with the comment form": reverse("blog_post", args=[acme["post"].slug]),
+            "forum thread, with the reply form": acme["topic"].get_absolute_url(),
+            "new forum topic": reverse("forum_topic_new", args=["field-tips"]),
         },
         width,
     )
@@ -146,6 +163,8 @@ def test_a_client_admins_pages_are_accessible(page, acme, width):
             "prospect fields": reverse("prospects:custom_fields"),
             "visit checklists": reverse("prospects:checklists"),
             "import": reverse("prospects:import_new"),
+            "usage": reverse("admin_tasks:usage"),
+            "billing": reverse("admin_tasks:billing"),
         },
         width,
     )

@@ -20,7 +20,8 @@ from django.utils import timezone
 from PIL import Image
 
 from privacy import models as privacy_models
-from website.models import Subprocessor
+from tests.factories import BlogPostFactory, UserFactory
+from website.models import BlogComment, ForumCategory, ForumPost, ForumTopic, Subprocessor
 
 from . import axe
 
@@ -86,7 +87,24 @@ def public_content(transactional_db, settings, tmp_path):
         location="European Union (France, Belgium)",
         website="https://www.mailjet.com/",
     )
-    return {"testimonial": testimonial}
+    author = UserFactory(full_name="Paula Poster")
+    post = BlogPostFactory(
+        title="A week of visits", slug="a-week-of-visits", cover_alt="A map with pins"
+    )
+    post.cover.save("cover.png", ContentFile(png()), save=True)
+    BlogComment.objects.create(post=post, author=author, body="We plan on *Sundays*.")
+    category = ForumCategory.objects.create(name="Field tips", slug="field-tips")
+    topic = ForumTopic.objects.create(
+        category=category,
+        title="Best time to visit shops",
+        slug="best-time-to-visit-shops",
+        author=author,
+        last_posted_at=now,
+        reply_count=1,
+    )
+    ForumPost.objects.create(topic=topic, author=author, body="Mornings?", is_first=True)
+    ForumPost.objects.create(topic=topic, author=author, body="After [ten](https://example.com).")
+    return {"testimonial": testimonial, "post": post, "topic": topic}
 
 
 def followed(url: str, host: str) -> str | None:
@@ -162,6 +180,11 @@ def test_every_public_page_is_ours_alone_safe_accessible_and_fits_a_phone(
     for path in ["/product/", "/pricing/", "/privacy/", "/testimonials/", "/subprocessors/"]:
         assert path in paths, f"{path} was not reached from /: {sorted(paths)}"
     assert "/privacy/requests/new/" in paths and "/newsletter/" in paths
+    post, topic = public_content["post"], public_content["topic"]
+    for path in ["/blog/", f"/blog/{post.slug}/", "/forum/", "/forum/c/field-tips/"]:
+        assert path in paths, f"{path} was not reached from /: {sorted(paths)}"
+    assert topic.get_absolute_url() in paths
+    assert any(f"/blog/{post.slug}/cover/" in src for src in images), images
     testimonial = public_content["testimonial"]
     assert any(str(testimonial.public_id) in src for src in images), images
     page.goto("/subprocessors/")

@@ -29,7 +29,15 @@ from devices.models import Device
 from privacy.models import NewsletterSubscriber, PrivacyRequest
 from prospects.models import Prospect, Visit
 from tests.devices.rows import make_device
-from tests.factories import PASSWORD, AdminFactory, ClientFactory, StaffFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    AdminFactory,
+    BlogPostFactory,
+    ClientFactory,
+    StaffFactory,
+    UserFactory,
+)
+from website.models import BlogComment, ForumCategory, ForumPost, ForumTopic
 
 pytestmark = pytest.mark.e2e
 
@@ -327,9 +335,58 @@ def subscribe_to_the_newsletter(page, mailoutbox) -> None:
     assert subscriber.status == NewsletterSubscriber.Status.CONFIRMED
 
 
-# What a visitor does, in order: each step is `step(page, mailoutbox)`. The blog and the forum
-# add theirs here (reading a post, reading a thread) when they land.
-VISITOR_STEPS = [subscribe_to_the_newsletter]
+def read_a_blog_post(page, mailoutbox) -> None:
+    """From the navigation to /blog/, then a post with its comments; no comment form for a
+    visitor, a link to sign in instead."""
+    post = BlogPostFactory(
+        title="Planning a week of visits",
+        slug="planning-a-week-of-visits",
+        body="## Monday first\n\nPlan the **far** visits early.",
+    )
+    reader = UserFactory(full_name="Paula Poster")
+    BlogComment.objects.create(post=post, author=reader, body="Mondays work for us too.")
+    page.goto(reverse("home"))
+    page.locator("header").get_by_role("link", name="Blog").click()
+    expect_path(page, reverse("blog"))
+    page.get_by_role("link", name="Planning a week of visits").click()
+    expect_path(page, reverse("blog_post", args=[post.slug]))
+    expect(page.locator("h1")).to_have_text("Planning a week of visits")
+    expect(page.locator("main strong").first).to_have_text("far")
+    expect(page.locator("main")).to_contain_text("Mondays work for us too.")
+    expect(page.locator("main")).to_contain_text("Paula P.")
+    expect(page.get_by_role("link", name="Sign in to comment")).to_be_visible()
+    assert page.locator("main textarea").count() == 0
+
+
+def read_a_forum_thread(page, mailoutbox) -> None:
+    """From the navigation to /forum/, a category, then a thread and its replies."""
+    author = UserFactory(full_name="Rahul Rao")
+    category = ForumCategory.objects.create(name="Field tips", slug="field-tips")
+    topic = ForumTopic.objects.create(
+        category=category,
+        title="Best time to visit shops",
+        slug="best-time-to-visit-shops",
+        author=author,
+        last_posted_at=timezone.now(),
+        reply_count=1,
+    )
+    ForumPost.objects.create(topic=topic, author=author, body="Mornings?", is_first=True)
+    ForumPost.objects.create(topic=topic, author=author, body="After *ten*, before lunch.")
+    page.goto(reverse("home"))
+    page.locator("header").get_by_role("link", name="Forum").click()
+    expect_path(page, reverse("forum"))
+    page.get_by_role("link", name="Field tips").click()
+    expect_path(page, category.get_absolute_url())
+    page.get_by_role("link", name="Best time to visit shops").click()
+    expect_path(page, topic.get_absolute_url())
+    expect(page.locator("h1")).to_have_text("Best time to visit shops")
+    expect(page.locator("main")).to_contain_text("After ten, before lunch.")
+    expect(page.locator("main em")).to_have_text("ten")
+    expect(page.get_by_role("link", name="Sign in to post")).to_be_visible()
+
+
+# What a visitor does, in order: each step is `step(page, mailoutbox)`.
+VISITOR_STEPS = [read_a_blog_post, read_a_forum_thread, subscribe_to_the_newsletter]
 
 
 def visitor_journey(page, mailoutbox) -> None:
@@ -337,7 +394,7 @@ def visitor_journey(page, mailoutbox) -> None:
         step(page, mailoutbox)
 
 
-def test_a_visitor_reads_the_public_area_and_subscribes_to_the_newsletter(
+def test_a_visitor_reads_the_blog_and_the_forum_and_subscribes_to_the_newsletter(
     page, browser_errors, mailoutbox, transactional_db
 ):
     visitor_journey(page, mailoutbox)

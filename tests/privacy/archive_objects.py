@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, ProfileRevision, Referral
 from clients import audit
+from clients.models import ClientBilling
 from devices.models import Device, IdempotencyRecord
 from opsx.models import OutboundMessage
 from opsx.personal_data import keyed_hash
@@ -80,6 +81,7 @@ def data_everywhere(user, *, admin, label: str) -> dict:
     )
     client.contact_email = user.email
     client.save(update_fields=["contact_email"])
+    ClientBilling.objects.update_or_create(client=client, defaults={"billing_email": user.email})
     prospect = ProspectFactory(client=client, owner=user, created_by=user)
     objects = client_objects(client, user, label=label)  # a visit, folder, file, import
     event = audit.record(actor=user, action=audit.Action.PROSPECT_CREATED, target=prospect)
