@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from clients import audit
+from clients import audit, billing
 from clients import cache as client_cache
 from clients.models import Client
 from opsx import mail
@@ -83,6 +83,7 @@ def client_account_start(*, user: User, company_name: str, full_name: str) -> Us
     user.save()
     client_cache.forget(client, ACTIVE_USERS)
     audit.record(actor=user, action=audit.Action.CLIENT_ACCOUNT_STARTED, target=client)
+    billing.billing_start(client=client, actor=user)
     return user
 
 

@@ -62,6 +62,13 @@ def billing_plan_set(*, client: Client, plan: Plan | None, actor) -> ClientBilli
     return billing
 
 
+def billing_start(*, client: Client, actor) -> ClientBilling | None:
+    """A new client starts on the default plan (BILLING_DEFAULT_PLAN) with its free trial; no
+    such active plan: on none (not billed)."""
+    plan = Plan.objects.filter(code=settings.BILLING_DEFAULT_PLAN, active=True).first()
+    return billing_plan_set(client=client, plan=plan, actor=actor) if plan else None
+
+
 DETAIL_FIELDS = ("legal_name", "address", "country", "state", "gstin", "billing_email")
 
 

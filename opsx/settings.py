@@ -174,6 +174,8 @@ BILLING_SELLER = {
     "email": env.str("BILLING_SELLER_EMAIL", default="team@thehexcm.com"),
 }
 BILLING_INVOICE_PREFIX = env.str("BILLING_INVOICE_PREFIX", default="OPX")
+# The plan (its code) a new client starts on, with that plan's free trial.
+BILLING_DEFAULT_PLAN = env.str("BILLING_DEFAULT_PLAN", default="team")
 # The payment card (clients/payments.py), through Stripe's hosted page. Without a secret key
 # no card is offered and invoices are paid by bank transfer. STRIPE_API_BASE points the client
 # library at another server (the tests' local fake).

@@ -323,3 +323,22 @@ def test_staff_mark_an_invoice_paid_from_admin_once_and_audited(client, sam, iss
     assert AuditEvent.objects.filter(action=audit.Action.INVOICE_PAID, actor=sam).count() == 1
     client.force_login(AdminFactory(client=issued.client))
     assert "Paid" in client.get(reverse("admin_tasks:billing")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_company_starts_on_the_default_plan_with_its_trial(client):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "company_name": "Sunrise Traders",
+            "full_name": "Sunita Rao",
+            "email": "sunita@sunrise.example",
+            "password1": "a long enough passphrase 42",
+            "password2": "a long enough passphrase 42",
+            "date_of_birth": "1990-05-17",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    record = ClientBilling.objects.get(client__name="Sunrise Traders")
+    assert record.plan.code == "team" and record.plan.price_per_user == Decimal("399.00")
+    assert (record.trial_ends_on - date.today()).days == 30
