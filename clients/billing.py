@@ -22,7 +22,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Avg
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+
+from opsx import mail
 
 from . import audit, gst
 from .models import Client, ClientBilling, Invoice, InvoiceSequence, Plan, UsageDay
@@ -207,6 +210,17 @@ def invoice_issue(*, client: Client, year: int, month: int, actor=None) -> Invoi
             target=invoice,
             client=client,
             counts={"active_users": users},
+        )
+        mail.queue(
+            to=invoice.buyer["email"],
+            template="invoice-issued",
+            context={
+                "invoice": invoice,
+                "client_name": client.name,
+                "has_card": billing.has_card,
+                "billing_path": reverse("admin_tasks:billing"),
+            },
+            category=mail.Category.ACCOUNT,
         )
     return invoice
 

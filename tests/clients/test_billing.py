@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from clients import audit, billing, gst
 from clients.models import AuditEvent, ClientBilling, Invoice, Plan, UsageDay
+from opsx.models import OutboundMessage
 from tests.factories import AdminFactory, ClientFactory, UserFactory
 
 NOVEMBER = (2026, 11)
@@ -115,6 +116,10 @@ def test_the_invoice_bills_the_average_active_users_with_gst_by_state(plan):
         Decimal("944.00"),
     )
     assert [inv.number, inv2.number] == ["OPX-000001", "OPX-000002"]
+    # Each invoice is announced to the address invoices go to (here the client's contact).
+    mail = OutboundMessage.objects.get(to_email=local.contact_email)
+    assert mail.subject == "OpsX invoice OPX-000001 for November 2026"
+    assert "1888.00 INR" in mail.body_text and "/app/admin-tasks/billing/" in mail.body_text
     assert AuditEvent.objects.filter(action=audit.Action.INVOICE_ISSUED).count() == 2
     # The same month again: nothing new.
     assert billing.invoice_issue(client=local, year=2026, month=11) is None
