@@ -347,3 +347,27 @@ def test_a_new_company_starts_on_the_default_plan_with_its_trial(client):
     record = ClientBilling.objects.get(client__name="Sunrise Traders")
     assert record.plan.code == "team" and record.plan.price_per_user == Decimal("399.00")
     assert (record.trial_ends_on - date.today()).days == 30
+
+
+@pytest.mark.django_db
+def test_staff_keep_the_plans_in_admin(client, sam):
+    client.force_login(sam)
+    assert client.get(reverse("admin:clients_plan_add")).status_code == 200
+    team, _ = Plan.objects.get_or_create(  # seeded with the pricing page's plans
+        code="team", defaults={"name": "Team", "price_per_user": Decimal("399.00")}
+    )
+    assert client.get(reverse("admin:clients_plan_change", args=[team.pk])).status_code == 200
+    response = client.post(
+        reverse("admin:clients_plan_change", args=[team.pk]),
+        {
+            "code": "team",
+            "name": "Team",
+            "price_per_user": "-5",
+            "currency": "INR",
+            "trial_days": 30,
+            "active": "on",
+        },
+    )
+    assert response.status_code == 200  # refused: a negative price
+    team.refresh_from_db()
+    assert team.price_per_user == Decimal("399.00")
