@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -128,14 +127,19 @@ class Banner:
 
 
 def _load_current(now: datetime) -> list[Banner]:
-    """Sent notices not yet ended, in one query (the clients aggregated into an array)."""
-    rows = (
+    """Sent notices not yet ended, and their clients: two queries (portable: the embedded
+    default runs on SQLite, which has no array aggregate)."""
+    notices = list(
         Notice.objects.filter(sent_at__isnull=False)
         .filter(Q(current_until__isnull=True) | Q(current_until__gt=now))
         .select_related("policy_version")
-        .annotate(client_ids=ArrayAgg("clients__id", filter=Q(clients__isnull=False), default=[]))
         .order_by("sent_at", "pk")
     )
+    audiences: dict[int, list[int]] = {n.pk: [] for n in notices}
+    if notices:
+        through = Notice.clients.through.objects.filter(notice_id__in=list(audiences))
+        for notice_id, client_id in through.values_list("notice_id", "client_id"):
+            audiences[notice_id].append(client_id)
     return [
         Banner(
             id=n.pk,
@@ -143,13 +147,13 @@ def _load_current(now: datetime) -> list[Banner]:
             title=n.title,
             body_html=str(n.rendered_body),
             audience=n.audience,
-            client_ids=tuple(n.client_ids),
+            client_ids=tuple(sorted(audiences[n.pk])),
             starts=max(filter(None, [n.current_from, n.sent_at])),
             ends=n.current_until,
             policy_label=n.policy_version.label if n.policy_version else "",
             policy_effective_on=n.policy_version.effective_on if n.policy_version else None,
         )
-        for n in rows
+        for n in notices
     ]
 
 

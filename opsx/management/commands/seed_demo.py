@@ -67,6 +67,8 @@ class Command(BaseCommand):
                 )
                 rows.append((email, f"{role} of {client.name}"))
             self._prospects(client)
+            self._billing(client)
+        self._usage_today()
         staff = self._user(
             STAFF[1], full_name=STAFF[0], client=None, is_staff=True, is_superuser=True
         )
@@ -86,6 +88,23 @@ class Command(BaseCommand):
                 f"Staff two-factor enrolment link (sign in as {STAFF[1]}, then open it; works "
                 f"once, for {settings.STAFF_ENROLMENT_LINK_MAX_AGE_HOURS} hours):\n  {url}"
             )
+
+    def _billing(self, client):
+        """The default plan with its trial, as a company signing up gets."""
+        from clients import billing
+        from clients.models import ClientBilling
+
+        if not ClientBilling.objects.filter(client=client, plan__isnull=False).exists():
+            billing.billing_start(client=client, actor=None)
+
+    def _usage_today(self):
+        """Today's usage figures, so Admin tasks -> Usage shows something at once (requests
+        are counted from here on, and the figures written every night)."""
+        from datetime import UTC, datetime
+
+        from clients import usage
+
+        usage.usage_record_day(datetime.now(UTC).date())
 
     def _prospects(self, client):
         """A few prospects with a custom field, a checklist, visits and notes, once per client."""
