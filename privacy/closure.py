@@ -69,6 +69,9 @@ _NOT_DELETED = {
     "accounts.user",  # erased through privacy.erasure.user_erase, one person at a time
     "privacy.clientclosure",  # the record of this closure
     "privacy.privacyrequest",  # kept as proof, detached from the client
+    # Accounting records the law makes us keep (GST: 72 months), with their PDFs; only staff
+    # reach them once the client is closed.
+    "clients.invoice",
 }
 
 # Rows PostgreSQL triggers write when rows of other models are deleted: deleted after those

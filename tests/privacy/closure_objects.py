@@ -6,7 +6,7 @@ from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from clients.models import Client
+from clients.models import Client, ClientBilling, Invoice, UsageDay
 from devices.models import Device, IdempotencyRecord
 from privacy import closure as services
 from privacy.models import ClientClosure, PrivacyRequest
@@ -65,6 +65,15 @@ def fill(client, actor, *, label: str, prospects: int = 3) -> dict:
         at=timezone.now(), text="a note",
     )  # fmt: skip
     ImportRowError.objects.create(client=client, job=objects["job"], row_number=2, reason="bad")
+    # Usage and billing: a day's figures (deleted) and an invoice (kept: accounting records).
+    UsageDay.objects.create(client=client, day=timezone.localdate(), users=1, prospects=3)
+    ClientBilling.objects.create(client=client, legal_name=f"{label} Pvt Ltd")
+    Invoice.objects.create(
+        client=client, sequence=Invoice.objects.count() + 1, number=f"OPX-{label}",
+        period_start=timezone.localdate().replace(day=1), period_end=timezone.localdate(),
+        issued_on=timezone.localdate(), plan_name="Team", currency="INR", active_users=1,
+        unit_price=399, billable_days=30, subtotal=399, total=399, seller={}, buyer={},
+    )  # fmt: skip
     InvitationFactory(client=client, invited_by=actor)
     now = timezone.now()
     objects["request"] = PrivacyRequest.objects.create(

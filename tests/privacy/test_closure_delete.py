@@ -16,7 +16,7 @@ from prospects.models import Prospect, SyncTombstone
 from tests.privacy.closure_objects import FakeErasure, counts, due_closure, fill
 
 # Rows that stay by design (privacy/closure.py says why): the trail and the closure itself.
-KEPT = {"clients.auditevent", "privacy.clientclosure"}
+KEPT = {"clients.auditevent", "privacy.clientclosure", "clients.invoice"}
 
 
 @pytest.fixture
@@ -52,6 +52,7 @@ def test_deletion_removes_every_row_of_the_client_and_nothing_of_another(
 
     after = counts(personas.client_a)
     assert {label: n for label, n in after.items() if n and label not in KEPT} == {}
+    assert after["clients.invoice"] == a_before["clients.invoice"] == 1  # accounting records
     assert counts(personas.client_b) == b_before
     assert not os.path.exists(blob)  # the bytes went with the rows
     assert os.path.exists(b["file"].blob.path)
