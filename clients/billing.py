@@ -312,6 +312,21 @@ def invoice_charge(*, invoice: Invoice) -> Invoice:
     )
     if result.paid:
         return invoice_mark_paid(invoice=invoice, actor=None, reference=result.reference)
-    Invoice.objects.filter(pk=invoice.pk).update(payment_error=result.message or "Declined.")
-    invoice.refresh_from_db()
+    with transaction.atomic():
+        updated = Invoice.objects.filter(pk=invoice.pk, payment_error="").update(
+            payment_error=result.message or "Declined."
+        )
+        invoice.refresh_from_db()
+        if updated:  # told once, however often the task runs
+            mail.queue(
+                to=invoice.buyer.get("email") or invoice.client.contact_email,
+                template="invoice-payment-failed",
+                context={
+                    "invoice": invoice,
+                    "client_name": invoice.client.name,
+                    "reason": invoice.payment_error,
+                    "billing_path": reverse("admin_tasks:billing"),
+                },
+                category=mail.Category.ACCOUNT,
+            )
     return invoice

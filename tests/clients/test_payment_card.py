@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from clients import audit
 from clients.models import AuditEvent, ClientBilling
+from opsx.models import OutboundMessage
 from tests.factories import AdminFactory, UserFactory
 from tests.fake_stripe import FakeStripe, sign
 
@@ -270,6 +271,10 @@ def test_a_declined_charge_is_shown_and_the_invoice_waits(client, admin, stripe_
     assert invoice.payment_error == "Your card was declined."
     page = client.get(reverse("admin_tasks:billing")).content.decode()
     assert "the card payment failed (Your card was declined.)" in page
+    billing.invoice_charge(invoice=invoice)  # the task again: one mail, not two
+    (told,) = OutboundMessage.objects.filter(subject__contains="card payment of OpsX invoice")
+    assert told.to_email == admin.client.contact_email
+    assert "Your card was declined." in told.body_text
 
 
 @pytest.mark.django_db

@@ -73,6 +73,20 @@ def test_a_signed_in_users_requests_are_counted_in_their_clients_row(client, cou
     assert row.requests_prospects == 2
 
 
+@pytest.mark.django_db
+def test_the_mobile_apps_requests_count_under_the_api(client, counter):
+    from tests.devices.helpers import api, signed_in_device
+
+    member = UserFactory()
+    token = signed_in_device(client, member)
+    counter._redis.delete(*counter._redis.keys(f"{usage.PREFIX}*") or ["-"])  # the sign-in
+    assert api(client, "get", "/api/v1/me", token).status_code == 200
+    assert api(client, "get", "/api/v1/prospects", token).status_code == 200
+    usage.usage_flush()
+    row = UsageDay.objects.get(client=member.client)
+    assert (row.requests_api, row.requests_prospects) == (2, 0)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_and_flushes_lose_no_increment(counter):
     clients = [ClientFactory(), ClientFactory()]
