@@ -374,6 +374,8 @@ USERSESSIONS_TRACK_ACTIVITY = False  # True would write on every request
 # session token: a server-side session, ended there (sign-out, password change, deactivation,
 # device revocation), never a JWT that would outlive its revocation.
 HEADLESS_CLIENTS = ("app",)
+# The user is named by their public id in headless answers, never the row's counter.
+HEADLESS_ADAPTER = "accounts.headless.HeadlessAdapter"
 HEADLESS_ONLY = False
 HEADLESS_SERVE_SPECIFICATION = False
 # allauth's session tokens, refusing malformed ones before the session store sees them.

@@ -4,6 +4,8 @@ are not JSON; and the OpenAPI document declares the answers the API gives."""
 
 import pytest
 
+from tests.factories import PASSWORD
+
 from .helpers import api, signed_in_device
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +91,15 @@ def test_the_document_declares_the_common_errors_and_the_token_header(client):
     assert sync["410"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorOut"
     }
+
+
+def test_the_app_sign_in_names_the_user_by_public_id_not_the_row_counter(client, personas):
+    response = client.post(
+        "/_allauth/app/v1/auth/login",
+        {"email": personas.bob.email, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    user = response.json()["data"]["user"]
+    assert user["id"] == str(personas.bob.public_id)
+    assert user["id"] != personas.bob.pk and str(personas.bob.pk) != user["id"]
