@@ -4,7 +4,7 @@ and the download by the signed link of the "your copy is ready" email (no sign-i
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -27,6 +27,18 @@ def _attachment(content, archive: AccessArchive) -> FileResponse:
         as_attachment=True,
         filename=f"opsx-my-data-{archive.ready_at:%Y-%m-%d}.zip",
         content_type="application/zip",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _head(archive: AccessArchive) -> HttpResponse:
+    """A HEAD (a mail program or a scanner checking the link) answers as the download would,
+    without the file and without counting as one: only a GET is recorded as a download."""
+    service.archive_check(archive)
+    response = HttpResponse(content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="opsx-my-data-{archive.ready_at:%Y-%m-%d}.zip"'
     )
     response["Cache-Control"] = "private, no-store"
     return response
@@ -63,6 +75,8 @@ def archive_download(request, public_id):
         public_id=public_id,
     )
     try:
+        if request.method == "HEAD":
+            return _head(archive)
         content = service.archive_download(archive=archive, actor=request.user)
     except service.ArchiveUnavailable as exc:
         return _refused(request, exc)
@@ -73,6 +87,8 @@ def archive_download(request, public_id):
 def archive_signed(request, token):
     try:
         archive = service.archive_from_token(token)
+        if request.method == "HEAD":
+            return _head(archive)
         content = service.archive_download(archive=archive, actor=None, by_link=True)
     except service.ArchiveUnavailable as exc:
         response = _refused(request, exc)

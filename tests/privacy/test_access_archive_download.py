@@ -232,3 +232,25 @@ def test_the_list_shows_an_archive_past_its_expiry_as_expired_without_a_link(
     client.force_login(personas.bob)
     page = client.get(LIST).content.decode()
     assert "Expired" in page and _download_url(ready) not in page
+
+
+@pytest.mark.django_db
+def test_a_head_request_answers_like_the_download_without_counting_as_one(client, personas, ready):
+    """A mail program or a link scanner checking the emailed link is not a download."""
+    visitor = BrowserClient()
+    signed = reverse("privacy:archive_signed", args=[service.archive_token(ready)])
+    response = visitor.head(signed)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response.content == b""
+    client.force_login(personas.bob)
+    assert client.head(_download_url(ready)).status_code == 200
+    ready.refresh_from_db()
+    assert ready.downloaded_at is None
+    assert not AuditEvent.objects.filter(action="access_archive.downloaded").exists()
+    assert not ready.request.events.filter(
+        action=PrivacyRequestEvent.Action.ARCHIVE_DOWNLOADED
+    ).exists()
+    # A HEAD on an expired copy says so, as the GET would.
+    AccessArchive.objects.filter(pk=ready.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    assert visitor.head(signed).status_code == 410
