@@ -295,7 +295,18 @@ def card_setup_finish(*, session_id: str, client: Client | None, actor) -> Clien
         )
         if old:
             transaction.on_commit(lambda: _detach_quietly(gateway, old))
+        transaction.on_commit(lambda: _charge_unpaid(billing.client_id))
     return billing
+
+
+def _charge_unpaid(client_id: int) -> None:
+    """A new card pays the invoices still waiting (one whose charge was declined, say)."""
+    from .models import Invoice
+    from .tasks import invoice_charge
+
+    unpaid = Invoice.objects.filter(client_id=client_id, status=Invoice.Status.ISSUED)
+    for pk in unpaid.values_list("pk", flat=True):
+        invoice_charge.delay(pk)
 
 
 def _detach_quietly(gateway: Processor, payment_method_id: str) -> None:

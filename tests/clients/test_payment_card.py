@@ -285,3 +285,21 @@ def test_without_a_card_an_invoice_is_not_charged(client, admin, stripe_fake):
     invoice = billing.invoice_charge(invoice=_issued_invoice(admin.client))
     assert (invoice.status, invoice.payment_error) == (Invoice.Status.ISSUED, "")
     assert stripe_fake.requests == []
+
+
+@pytest.mark.django_db
+def test_a_new_card_pays_the_invoice_the_old_one_could_not(
+    client, admin, stripe_fake, django_capture_on_commit_callbacks
+):
+    from clients import billing
+    from clients.models import Invoice
+
+    _, _, back = _add_card(client, stripe_fake, number="4000 0000 0000 0341")
+    client.get(_local(back))
+    invoice = billing.invoice_charge(invoice=_issued_invoice(admin.client))
+    assert invoice.payment_error
+    _, _, back = _add_card(client, stripe_fake, number="5555 5555 5555 4444")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(_local(back))
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_error) == (Invoice.Status.PAID, "")
