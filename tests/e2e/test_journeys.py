@@ -398,4 +398,12 @@ def test_a_visitor_reads_the_blog_and_the_forum_and_subscribes_to_the_newsletter
     page, browser_errors, mailoutbox, transactional_db
 ):
     visitor_journey(page, mailoutbox)
+    # Where the journey ended: the blog and the forum read, a confirmed subscriber, no error.
+    subscriber = NewsletterSubscriber.objects.get(email="vera@visitor.example")
+    assert subscriber.status == NewsletterSubscriber.Status.CONFIRMED
+    assert [step.__name__ for step in VISITOR_STEPS] == [
+        "read_a_blog_post",
+        "read_a_forum_thread",
+        "subscribe_to_the_newsletter",
+    ]
     assert not browser_errors, browser_errors
