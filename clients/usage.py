@@ -210,9 +210,9 @@ def usage_flush() -> int:
         with transaction.atomic():
             _, created = UsageFlush.objects.get_or_create(key=key)
             if created:
-                for start in range(0, len(rows := _rows(fields)), 1000):
-                    chunk = dict(list(rows.items())[start : start + 1000])
-                    _add_counts(day, chunk)
+                rows = list(_rows(fields).items())
+                for start in range(0, len(rows), 1000):
+                    _add_counts(day, dict(rows[start : start + 1000]))
                 added += 1
         source.done(key)
     UsageFlush.objects.filter(

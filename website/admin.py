@@ -354,12 +354,10 @@ class ForumTopicAdmin(admin.ModelAdmin):
         "hidden",
     ]
 
-    def _topics(self, request, queryset, service, done):
-        _each(self, request, queryset, service, done)
-
     @admin.action(description="Lock the selected topics (no more replies)")
     def lock(self, request, queryset):
-        self._topics(
+        _each(
+            self,
             request,
             queryset,
             lambda t: forum.topic_lock(topic=t, locked=True, actor=request.user),
@@ -368,7 +366,8 @@ class ForumTopicAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unlock the selected topics")
     def unlock(self, request, queryset):
-        self._topics(
+        _each(
+            self,
             request,
             queryset,
             lambda t: forum.topic_lock(topic=t, locked=False, actor=request.user),
@@ -377,7 +376,8 @@ class ForumTopicAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pin the selected topics")
     def pin(self, request, queryset):
-        self._topics(
+        _each(
+            self,
             request,
             queryset,
             lambda t: forum.topic_pin(topic=t, pinned=True, actor=request.user),
@@ -386,7 +386,8 @@ class ForumTopicAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unpin the selected topics")
     def unpin(self, request, queryset):
-        self._topics(
+        _each(
+            self,
             request,
             queryset,
             lambda t: forum.topic_pin(topic=t, pinned=False, actor=request.user),
@@ -395,7 +396,8 @@ class ForumTopicAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide the selected topics (with their opening post)")
     def hide(self, request, queryset):
-        self._topics(
+        _each(
+            self,
             request,
             queryset,
             lambda t: forum.topic_hide(topic=t, reason="Hidden by staff.", actor=request.user),
@@ -409,7 +411,8 @@ class ForumTopicAdmin(admin.ModelAdmin):
         form = MoveForm(request.POST if applying else None)
         if applying and form.is_valid():
             category = form.cleaned_data["category"]
-            self._topics(
+            _each(
+                self,
                 request,
                 queryset,
                 lambda t: forum.topic_move(topic=t, category=category, actor=request.user),

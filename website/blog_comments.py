@@ -3,11 +3,10 @@ does the checks, flags and hiding). The post page (the blog's view) merges
 `comment_section(request, post)` into its context and includes
 templates/website/blog/_comments.html; the endpoints below post back to that page."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -74,20 +73,15 @@ def comment_new(request, slug):
     with the reason and the text kept."""
     post = queries.published_post(slug)
     form = CommentForm(posted(request))
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                comment = comment_post(
-                    post=post, body=form.cleaned_data["body"], actor=request.user
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = community_views.refusal_status(exc)
-            else:
-                messages.success(request, "Your comment is posted.")
-                return redirect(comment_url(comment))
+    done, status = community_views.submit(
+        request,
+        form,
+        lambda data: comment_post(post=post, body=data["body"], actor=request.user),
+        success="Your comment is posted.",
+        then=comment_url,
+    )
+    if done:
+        return done
     context = {
         "post": post,
         "form": form,

@@ -2,9 +2,7 @@
 anonymous visitor, so they set no cookie; a signed-in reader gets the reply form on the topic
 page. Posting pages need a signed-in user (else the sign-in page)."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -64,19 +62,15 @@ def topic(request, pk, slug):
 def topic_new(request, slug):
     category = get_object_or_404(ForumCategory, slug=slug)
     form = TopicForm(posted(request))
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                topic = forum.topic_start(
-                    category=category, actor=request.user, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = community_views.refusal_status(exc)
-            else:
-                return redirect(topic)
+    done, status = community_views.submit(
+        request,
+        form,
+        lambda data: forum.topic_start(category=category, actor=request.user, **data),
+        success="",
+        then=lambda topic: topic.get_absolute_url(),
+    )
+    if done:
+        return done
     context = {"category": category, "form": form, "notice": community.PUBLIC_NOTICE}
     return render(request, "website/forum/topic_new.html", context, status=status)
 
@@ -88,20 +82,15 @@ def reply(request, pk):
     shown here again with the reason and the text kept."""
     topic = queries.topic_for_reader(pk, request.user)
     form = PostForm(posted(request))
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                post = forum.topic_reply(
-                    topic=topic, body=form.cleaned_data["body"], actor=request.user
-                )
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = community_views.refusal_status(exc)
-            else:
-                messages.success(request, "Your reply is posted.")
-                return redirect(_post_url(post, topic))
+    done, status = community_views.submit(
+        request,
+        form,
+        lambda data: forum.topic_reply(topic=topic, body=data["body"], actor=request.user),
+        success="Your reply is posted.",
+        then=lambda post: _post_url(post, topic),
+    )
+    if done:
+        return done
     context = {"topic": topic, "form": form, "notice": community.PUBLIC_NOTICE}
     return render(request, "website/forum/reply.html", context, status=status)
 
