@@ -35,7 +35,7 @@ CENT = Decimal("0.01")
 
 
 def billing_of(client: Client) -> ClientBilling:
-    billing, _ = ClientBilling.objects.get_or_create(client=client)
+    billing, _ = ClientBilling.objects.for_client(client).get_or_create(client=client)
     return billing
 
 
@@ -134,9 +134,11 @@ def previous_month(today: date) -> tuple[int, int]:
 
 
 def _billed_users(client: Client, start: date, end: date) -> int:
-    average = UsageDay.objects.filter(client=client, day__gte=start, day__lte=end).aggregate(
-        a=Avg("active_users")
-    )["a"]
+    average = (
+        UsageDay.objects.for_client(client)
+        .filter(day__gte=start, day__lte=end)
+        .aggregate(a=Avg("active_users"))["a"]
+    )
     return int(Decimal(average or 0).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -153,10 +155,10 @@ def invoice_issue(*, client: Client, year: int, month: int, actor=None) -> Invoi
     plan, still in trial, no active user) or it was issued already."""
     start, end = month_bounds(year, month)
     with transaction.atomic():
-        billing = ClientBilling.objects.select_for_update().filter(client=client).first()
+        billing = ClientBilling.objects.for_client(client).select_for_update().first()
         if billing is None or billing.plan is None:
             return None
-        if Invoice.objects.filter(client=client, period_start=start).exists():
+        if Invoice.objects.for_client(client).filter(period_start=start).exists():
             return None
         days = (end - start).days + 1
         first_billed = max(start, billing.trial_ends_on or start)
@@ -294,7 +296,7 @@ def invoice_charge(*, invoice: Invoice) -> Invoice:
     from . import payments
 
     gateway = payments.processor()
-    card = ClientBilling.objects.filter(client_id=invoice.client_id).first()
+    card = ClientBilling.objects.for_client(invoice.client).first()
     if (
         invoice.status == Invoice.Status.PAID
         or gateway is None
