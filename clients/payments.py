@@ -211,10 +211,14 @@ class StripeProcessor:
         return session.get("id") if session.get("mode") == "setup" else None
 
 
+def enabled() -> bool:
+    """Whether cards are offered: without STRIPE_SECRET_KEY invoices are paid by transfer."""
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
 def processor() -> Processor | None:
-    """The configured processor, or None: without STRIPE_SECRET_KEY cards are not offered
-    and invoices are paid by bank transfer."""
-    return StripeProcessor() if settings.STRIPE_SECRET_KEY else None
+    """The configured processor, or None when cards are not offered (`enabled`)."""
+    return StripeProcessor() if enabled() else None
 
 
 # --- services ------------------------------------------------------------------------------
